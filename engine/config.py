@@ -1,0 +1,149 @@
+"""Configuration dataclasses and named presets: model shape, streaming (inference) and training.
+
+One code path serves every preset; only these numbers change. Inference config (StreamConfig) is
+separate from training config (TrainConfig), as in LivePortrait.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of the codec and the causal DiT."""
+
+    name: str = "tiny"
+    resolution: int = 128  # face crop side in pixels (codec input/output)
+    latent_channels: int = 8  # C: codec latent channels at resolution / 8
+    codec_widths: tuple[int, int, int] = (24, 48, 96)  # conv widths of the three stride-2 stages
+    patch: int = 2  # p: latent patch side for DiT tokens
+    width: int = 144  # D: transformer width
+    depth: int = 4  # L: transformer blocks
+    heads: int = 3
+    mlp_ratio: float = 3.0
+    motion_channels: int = 3  # MotionRenderer channels (oval+nose, eyes+brows+irises, lips)
+    motion_scale: int = 4  # the motion map is drawn at latent_size * motion_scale, then pixel-unshuffled
+    rope_theta: float = 100.0  # base of the rotary frequencies (time, y, x bands)
+
+    @property
+    def latent_size(self) -> int:
+        """h = w of the latent grid."""
+        return self.resolution // 8
+
+    @property
+    def motion_size(self) -> int:
+        """Side of the motion map in pixels of the crop, before unshuffling."""
+        return self.latent_size * self.motion_scale
+
+    @property
+    def tokens_per_frame(self) -> int:
+        """N = (h / p) * (w / p)."""
+        return (self.latent_size // self.patch) ** 2
+
+    @property
+    def head_dim(self) -> int:
+        return self.width // self.heads
+
+    @property
+    def cond_channels(self) -> int:
+        """Per-frame condition channels: motion map (unshuffled) + warp-prior latent + I2V latent + I2V mask."""
+        return self.motion_channels * self.motion_scale**2 + 2 * self.latent_channels + 1
+
+    def __post_init__(self) -> None:
+        if self.resolution % (8 * self.patch):
+            raise ValueError(f"resolution {self.resolution} must be a multiple of {8 * self.patch}")
+        if self.width % self.heads or self.head_dim % 6:
+            raise ValueError("head_dim must be divisible by 6 (three even RoPE bands: t, y, x)")
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """Knot Forcing inference. Each idea has a switch so evaluation can ablate it."""
+
+    chunk_frames: int = 3  # K: frames emitted per chunk
+    knot_frames: int = 1  # k: overlap with the next chunk (temporal knot); 0 switches the knot off
+    window_frames: int = 6  # W: clean frames kept in the sliding window
+    use_reference_cache: bool = True  # False: the portrait only lives in the window and is evicted
+    running_ahead: bool = True  # keep the reference's time index ahead of the chunk being generated
+    ahead_frames: int = 6  # delta: reference index = chunk_start + delta while running ahead
+    timesteps: tuple[float, ...] = (1.0, 0.66, 0.33)  # flow-matching times, one model call each
+    knot_fusion: float = 0.5  # weight of the new chunk's prediction in an emitted knot frame
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.chunk_frames < 1 or self.knot_frames < 0 or self.window_frames < 1:
+            raise ValueError("chunk_frames >= 1, knot_frames >= 0 and window_frames >= 1 are required")
+        if self.knot_frames > self.chunk_frames:
+            raise ValueError("knot_frames must not exceed chunk_frames")
+
+    @property
+    def frames_per_chunk(self) -> int:
+        """K + k frames denoised together."""
+        return self.chunk_frames + self.knot_frames
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training schedule for both stages (codec, then DiT)."""
+
+    codec_steps: int = 2000
+    dit_steps: int = 4000
+    batch_size: int = 16
+    lr: float = 3e-4
+    weight_decay: float = 0.01
+    warmup_steps: int = 200
+    context_chunks: int = 3  # M: clean chunks per training sequence (teacher forcing)
+    context_noise: float = 0.05  # max noise level on clean context and knot conditions
+    ahead_jitter: int = 1  # +- frames of jitter on the reference's time index
+    schedule_prob: float = 0.5  # chance to train on one of the inference timesteps exactly
+    log_every: int = 50
+    checkpoint_every: int = 500
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named model + streaming configuration."""
+
+    model: ModelConfig
+    stream: StreamConfig = field(default_factory=StreamConfig)
+
+
+PRESETS: dict[str, Preset] = {
+    "tiny": Preset(ModelConfig()),
+    "base": Preset(
+        ModelConfig(name="base", resolution=256, latent_channels=12, codec_widths=(32, 64, 128), width=288, depth=6,
+                    heads=6),
+        StreamConfig(chunk_frames=3, knot_frames=1, window_frames=9),
+    ),
+    "large": Preset(
+        ModelConfig(name="large", resolution=512, latent_channels=16, codec_widths=(48, 96, 192), patch=4, width=576,
+                    depth=8, heads=8),
+        StreamConfig(chunk_frames=3, knot_frames=1, window_frames=9),
+    ),
+}
+
+
+def get_preset(name: str) -> Preset:
+    """Look up a preset by name; a clear ValueError names the choices."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None
+
+
+def config_dict(cfg: object) -> dict:
+    """A JSON-ready dict of a config dataclass (tuples become lists)."""
+    return asdict(cfg)
+
+
+def model_config_from_dict(d: dict) -> ModelConfig:
+    """Inverse of config_dict for ModelConfig; unknown keys raise TypeError."""
+    d = dict(d)
+    d["codec_widths"] = tuple(d["codec_widths"])
+    return ModelConfig(**d)
+
+
+__all__ = ["ModelConfig", "StreamConfig", "TrainConfig", "Preset", "PRESETS", "get_preset", "config_dict",
+           "model_config_from_dict", "replace"]

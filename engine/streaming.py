@@ -1,0 +1,169 @@
+"""KnotStreamer: Knot Forcing's chunk loop over latents, for as long as the stream lasts.
+
+The three ideas, each a few named lines in `_generate_chunk`:
+  1. chunk-wise generation with a reference cache: the portrait's K/V sit in the cache's reference slots
+     (written once by `set_reference`); each chunk reads them plus a sliding window of the last W clean
+     frames, and after denoising its emitted frames are committed to the window (`commit_chunk`).
+  2. the temporal knot: a chunk denoises K + k frames; the last k are held back and given to the next
+     chunk as image-to-video condition (clean latent + mask channels); the emitted knot frames fuse both
+     chunks' predictions.
+  3. running ahead: before each chunk the reference's time index becomes chunk_start + delta, by
+     re-rotating its cached keys (`KVCache.move_reference` -> `rope.shift_keys`), never a new forward.
+Time is re-based after every chunk (`shift_window(-K)`), so no index grows with the stream's length.
+
+Per frame in: motion map (M, h*s, w*s) and warp-prior latent (C, h, w). Out: clean latents (C, h, w), each
+with the timestamp of the driving frame it answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import torch
+
+from engine.config import StreamConfig
+from engine.model.dit import CausalDiT, build_condition
+from engine.sampler import commit_chunk, sample_chunk
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StreamFrame:
+    """One emitted latent frame."""
+
+    latent: torch.Tensor  # (C, h, w)
+    timestamp: float  # of the driving frame it answers
+    index: int  # frame number since set_reference
+    fallback: bool = False  # True when the chunk was not finite and the warp prior was used instead
+
+
+@dataclass
+class _Pending:
+    motion_map: torch.Tensor  # (M, h*s, w*s)
+    warp_latent: torch.Tensor  # (C, h, w)
+    timestamp: float
+
+
+class KnotStreamer:
+    """Chunked streaming generation with a reference cache, a temporal knot and running ahead."""
+
+    def __init__(self, model: CausalDiT, config: StreamConfig, device: str | torch.device = "cpu",
+                 dtype: torch.dtype = torch.float32) -> None:
+        self.model = model.eval()
+        self.cfg = config
+        self.device = torch.device(device)
+        self.dtype = dtype
+        self.cache = model.new_cache(config.window_frames, config.use_reference_cache, 1, self.device, dtype)
+        self.generator = torch.Generator(self.device)
+        self.chunk_ms: list[float] = []  # compute time of recent chunks (bounded)
+        self._warned_nonfinite = False
+        self.reset()
+
+    @property
+    def lookahead_frames(self) -> int:
+        """Frames held back as the knot: the latency the knot costs."""
+        return self.cfg.knot_frames
+
+    def reset(self) -> None:
+        """Forget the portrait and all stream state (cache storage is kept)."""
+        self.cache.reset()
+        self.generator.manual_seed(self.cfg.seed)
+        self.pending: list[_Pending] = []
+        self.knot_latents: torch.Tensor | None = None  # (1, k, C, h, w): last chunk's held-back frames
+        self.chunk_start = 0  # absolute index of the next chunk's first frame (for reporting only)
+        self.chunk_index = 0
+        self.frames_out = 0
+        self.has_reference = False
+
+    def reference_time(self) -> int:
+        """Local time index the reference should have for the chunk about to be generated."""
+        if self.cfg.running_ahead:
+            return self.cfg.ahead_frames  # = (chunk_start + delta) - chunk_start
+        return -self.chunk_start  # = 0 - chunk_start: falls behind as the stream goes on
+
+    @torch.no_grad()
+    def set_reference(self, latent: torch.Tensor, motion_map: torch.Tensor) -> None:
+        """Encode the portrait into the cache. latent (C, h, w), motion_map (M, h*s, w*s) of its own face."""
+        self.reset()
+        latent = latent.to(self.device, self.dtype)[None]
+        cond = build_condition(motion_map.to(self.device, self.dtype)[None, None], latent[:, None], None, None,
+                               self.model.cfg.motion_scale)[:, 0]
+        if self.cfg.use_reference_cache:
+            self.model.encode_reference(latent, cond, self.cache, self.reference_time())
+        else:  # ablation: the portrait is just the frame before the stream, evicted after W frames
+            self.model.encode_reference(latent, cond, self.cache, -1, into_window=True)
+        self.has_reference = True
+
+    def push(self, motion_map: torch.Tensor, warp_latent: torch.Tensor, timestamp: float) -> list[StreamFrame]:
+        """Add one driving frame; returns the frames of a chunk when one completes, else []."""
+        if not self.has_reference:
+            raise RuntimeError("set_reference must be called before push")
+        self.pending.append(_Pending(motion_map.to(self.device, self.dtype), warp_latent.to(self.device, self.dtype),
+                                     timestamp))
+        if len(self.pending) < self.cfg.frames_per_chunk:
+            return []
+        return self._generate_chunk()
+
+    def flush(self) -> list[StreamFrame]:
+        """End of stream: emit the held-back knot frames as they are."""
+        if self.knot_latents is None:
+            return []
+        out = [StreamFrame(self.knot_latents[0, i], p.timestamp, self.frames_out + i)
+               for i, p in enumerate(self.pending[: self.cfg.knot_frames])]
+        self.pending, self.knot_latents = [], None
+        self.frames_out += len(out)
+        return out
+
+    @torch.no_grad()
+    def _generate_chunk(self) -> list[StreamFrame]:
+        started = time.perf_counter()
+        K, k = self.cfg.chunk_frames, self.cfg.knot_frames
+        frames = self.pending[: K + k]
+        motion = torch.stack([p.motion_map for p in frames])[None]  # (1, K+k, M, h*s, w*s)
+        warp = torch.stack([p.warp_latent for p in frames])[None]  # (1, K+k, C, h, w)
+
+        # Idea 2, temporal knot: the previous chunk's held-back frames condition this chunk's first k frames.
+        i2v = torch.zeros_like(warp)
+        i2v_mask = torch.zeros(1, K + k, device=self.device, dtype=self.dtype)
+        if self.knot_latents is not None:
+            i2v[:, :k] = self.knot_latents
+            i2v_mask[:, :k] = 1.0
+        cond = build_condition(motion, warp, i2v, i2v_mask, self.model.cfg.motion_scale)
+
+        # Idea 3, running ahead: move the cached reference keys so they stay delta frames ahead of this chunk.
+        self.cache.move_reference(self.reference_time())
+
+        # Idea 1, chunk-wise generation: few-step denoising reading [reference | window | this chunk].
+        latents = sample_chunk(self.model, cond, self.cache, self.cfg.timesteps, self.generator)
+        fallback = not bool(torch.isfinite(latents).all())
+        if fallback:
+            if not self._warned_nonfinite:
+                log.warning("generated chunk was not finite; using the warp prior for it (logged once)")
+                self._warned_nonfinite = True
+            latents = warp.clone()
+
+        # Idea 2, temporal knot: emitted knot frames fuse both chunks' predictions; the new tail is held back.
+        if self.knot_latents is not None and not fallback:
+            w = self.cfg.knot_fusion
+            latents[:, :k] = (1 - w) * self.knot_latents + w * latents[:, :k]
+        emitted = latents[:, :K]
+        self.knot_latents = latents[:, K:K + k] if k else None
+
+        # Idea 1: commit the clean emitted frames to the sliding window, then re-base time by K.
+        commit_chunk(self.model, emitted, cond[:, :K], self.cache)
+        self.cache.shift_window(-K)
+
+        out = [StreamFrame(emitted[0, i], frames[i].timestamp, self.frames_out + i, fallback) for i in range(K)]
+        self.pending = self.pending[K:]
+        self.frames_out += K
+        self.chunk_start += K
+        self.chunk_index += 1
+        self.chunk_ms = (self.chunk_ms + [(time.perf_counter() - started) * 1000.0])[-64:]
+        return out
+
+    def reference_distance(self) -> int:
+        """Time from the next chunk's first frame to the reference, in frames (constant with running ahead)."""
+        return self.reference_time()

@@ -1,0 +1,62 @@
+"""KnotCam entry point. `python main.py` opens the GUI; subcommands run headless.
+
+Each subcommand lives in the module named in SUBCOMMANDS, which provides
+`add_arguments(parser)` and `run(args) -> int`. Modules are imported only when their command runs,
+so `render` never loads Qt and the GUI never loads the training code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "render": ("engine.render", "render a portrait driven by a video file to an MP4, headless"),
+    "bench": ("engine.eval.bench_streamer", "benchmark an animator over many frames"),
+    "params": ("engine.model.params", "print parameter counts of the model presets"),
+    "prepare": ("engine.data.prepare", "turn folders of videos/images into a training set"),
+    "train": ("engine.train.cli", "train the codec and the Knot Forcing DiT (resumable)"),
+    "eval": ("engine.eval.report", "evaluate animators side by side and write docs/eval/report.md"),
+    "soak": ("engine.eval.soak", "run the full pipeline for many frames and record memory and fps"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="knotcam", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command")
+    gui = sub.add_parser("gui", help="open the window (the default)")
+    gui.add_argument("--self-test", action="store_true", help="headless check of the installed app, then exit")
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("gui", "--self-test") or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        if argv and argv[0] == "gui":
+            argv = argv[1:]
+        from app.main import run_gui
+
+        return run_gui(argv)
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from engine.errors import KnotCamError
+
+    try:
+        return int(importlib.import_module(SUBCOMMANDS[args.command][0]).run(args) or 0)
+    except KnotCamError as err:
+        print(f"knotcam {args.command}: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"knotcam {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
