@@ -16,7 +16,7 @@ class ModelConfig:
     name: str = "tiny"
     resolution: int = 128  # face crop side in pixels (codec input/output)
     latent_channels: int = 8  # C: codec latent channels at resolution / 8
-    codec_widths: tuple[int, int, int] = (24, 48, 96)  # conv widths of the three stride-2 stages
+    codec_widths: tuple[int, int, int] = (16, 32, 96)  # conv widths of the three stride-2 stages
     patch: int = 2  # p: latent patch side for DiT tokens
     width: int = 144  # D: transformer width
     depth: int = 4  # L: transformer blocks

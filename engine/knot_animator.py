@@ -1,0 +1,186 @@
+"""KnotAnimator: the Knot Forcing implementation of the Animator interface.
+
+Per driving frame: landmarks -> aligned face crop coordinates -> motion map + warp prior (the portrait crop
+warped to the landmarks, encoded by the codec) -> KnotStreamer. Per emitted chunk: decode the latents and
+compose them into the full-resolution frame: the portrait is warped at full resolution and the DiT's
+correction (generated minus decoded warp prior, "residual" blend) is added inside a soft face mask, so a
+small preset still gives a sharp picture. "replace" blend pastes the generated face instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from engine import face_topology as topo
+from engine.animator import Animator, AvatarFrame, Motion, Portrait
+from engine.codec import FrameCodec, to_tensor
+from engine.config import ModelConfig, StreamConfig, get_preset
+from engine.crop import CropBox
+from engine.model.dit import CausalDiT
+from engine.motion_map import MotionRenderer
+from engine.streaming import KnotStreamer
+from engine.warp import WarpMesh, build_mesh, warp_with_mesh
+from engine.weights import load_weights
+
+log = logging.getLogger(__name__)
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+CROP_SCALE = 1.8  # face crop side = 1.8 x the face oval's extent (training data uses the same)
+
+
+def default_weights_path(preset: str) -> Path:
+    """Where the shipped weights of a preset live."""
+    return ASSETS / "weights" / f"{preset}.safetensors"
+
+
+@dataclass
+class _Queued:
+    motion: Motion
+    warp_crop: np.ndarray  # (R, R, 3) uint8
+    warp_latent: torch.Tensor  # (C, h, w)
+
+
+class KnotAnimator(Animator):
+    """Portrait + motion in, Knot Forcing frames out (full portrait resolution)."""
+
+    def __init__(self, codec: FrameCodec, dit: CausalDiT, stream: StreamConfig, device: str = "cpu",
+                 blend: str = "residual") -> None:
+        if blend not in ("residual", "replace"):
+            raise ValueError("blend must be 'residual' or 'replace'")
+        self.cfg: ModelConfig = dit.cfg
+        self.device = torch.device(device)
+        self.codec = codec.to(self.device).eval()
+        self.streamer = KnotStreamer(dit.to(self.device), stream, self.device)
+        self.blend = blend
+        self.renderer = MotionRenderer(self.cfg.motion_size)
+        self.lookahead_frames = stream.knot_frames
+        self._portrait: Portrait | None = None
+        self._queue: deque[_Queued] = deque()
+
+    # --- portrait ------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def set_portrait(self, portrait: Portrait) -> None:
+        """Align the face crop, encode it and fill the reference cache; resets the stream."""
+        r = self.cfg.resolution
+        self.box = CropBox.from_landmarks(portrait.landmarks, CROP_SCALE)
+        self.crop = self.box.crop(portrait.image, r)
+        crop_landmarks = self.box.to_crop(portrait.landmarks[:, :2], r)
+        self.crop_mesh: WarpMesh = build_mesh(crop_landmarks, (r, r))
+        self.full_mesh: WarpMesh = build_mesh(portrait.landmarks[:, :2], portrait.image.shape[:2])
+        latent = self.codec.encode(to_tensor(self.crop[None], self.device))[0]
+        self.streamer.set_reference(latent, self._motion_map(crop_landmarks))
+        self._portrait = portrait
+        self._queue.clear()
+        self._paste = _PasteRegion(self.box, r, portrait.image.shape[:2])
+
+    def _motion_map(self, crop_landmarks: np.ndarray) -> torch.Tensor:
+        scale = self.cfg.motion_size / self.cfg.resolution
+        return torch.from_numpy(self.renderer.render(crop_landmarks * scale))  # (M, s*h, s*w)
+
+    # --- stream --------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def push(self, motion: Motion) -> list[AvatarFrame]:
+        """One motion in; a chunk of frames out every K frames (after the first K + k)."""
+        if self._portrait is None:
+            raise RuntimeError("KnotAnimator.push called before set_portrait")
+        r = self.cfg.resolution
+        crop_landmarks = self.box.to_crop(motion.landmarks, r)
+        warp_crop = warp_with_mesh(self.crop, self.crop_mesh, crop_landmarks)
+        warp_latent = self.codec.encode(to_tensor(warp_crop[None], self.device))[0]
+        self._queue.append(_Queued(motion, warp_crop, warp_latent))
+        return self._compose(self.streamer.push(self._motion_map(crop_landmarks), warp_latent, motion.timestamp))
+
+    @torch.no_grad()
+    def flush(self) -> list[AvatarFrame]:
+        """Emit the held-back knot frames (end of a file render)."""
+        return self._compose(self.streamer.flush())
+
+    def _compose(self, frames: list) -> list[AvatarFrame]:
+        if not frames:
+            return []
+        queued = [self._queue.popleft() for _ in frames]
+        latents = torch.stack([f.latent for f in frames])  # (n, C, h, w)
+        if self.blend == "residual":
+            warp_latents = torch.stack([q.warp_latent for q in queued])
+            decoded = self.codec.decode(torch.cat((latents, warp_latents)).float())
+            delta = (decoded[: len(frames)] - decoded[len(frames):]).clamp(-2, 2) * 127.5  # (n, 3, R, R)
+        else:
+            decoded = self.codec.decode(latents.float()).clamp(-1, 1).add(1).mul(127.5)
+        delta = delta.permute(0, 2, 3, 1).cpu().numpy() if self.blend == "residual" else None
+        gen = None if self.blend == "residual" else decoded.permute(0, 2, 3, 1).cpu().numpy()
+        out = []
+        for i, (f, q) in enumerate(zip(frames, queued, strict=True)):
+            full = warp_with_mesh(self._portrait.image, self.full_mesh, q.motion.landmarks)
+            mask = _face_mask(self.box.to_crop(q.motion.landmarks, self.cfg.resolution), self.cfg.resolution)
+            if self.blend == "residual":
+                image = self._paste.add(full, delta[i], mask)
+            else:
+                image = self._paste.replace(full, gen[i], mask)
+            out.append(AvatarFrame(image, f.timestamp, f.index))
+        return out
+
+
+def _face_mask(crop_landmarks: np.ndarray, size: int) -> np.ndarray:
+    """Soft mask (size, size) float32 in [0, 1] over the face oval, feathered at its edge."""
+    mask = np.zeros((size, size), np.float32)
+    hull = cv2.convexHull(crop_landmarks[list(topo.FACE_OVAL)].astype(np.float32))
+    cv2.fillConvexPoly(mask, np.round(hull).astype(np.int32), 1.0, lineType=cv2.LINE_AA)
+    k = max(3, size // 16) | 1
+    return cv2.GaussianBlur(mask, (k, k), 0)
+
+
+class _PasteRegion:
+    """Maps crop-space images into the part of the full frame the crop box covers."""
+
+    def __init__(self, box: CropBox, size: int, image_shape: tuple[int, int]) -> None:
+        h, w = image_shape
+        corners = box.to_image(np.array([[-0.5, -0.5], [size - 0.5, size - 0.5]], np.float32), size)
+        self.x0, self.y0 = (max(0, int(np.floor(v))) for v in corners[0])
+        self.x1, self.y1 = min(w, int(np.ceil(corners[1][0]))), min(h, int(np.ceil(corners[1][1])))
+        src = np.array([[0, 0], [size - 1, 0], [0, size - 1]], np.float32)
+        dst = box.to_image(src, size) - np.array([self.x0, self.y0], np.float32)
+        self.matrix = cv2.getAffineTransform(src, dst.astype(np.float32))
+        self.size = (self.x1 - self.x0, self.y1 - self.y0)
+
+    def _to_region(self, crop_image: np.ndarray) -> np.ndarray:
+        return cv2.warpAffine(crop_image, self.matrix, self.size, flags=cv2.INTER_LINEAR, borderValue=0)
+
+    def add(self, full: np.ndarray, delta: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """full (H, W, 3) uint8 + mask * delta (R, R, 3) float, in the box region -> uint8."""
+        if self.size[0] <= 0 or self.size[1] <= 0:
+            return full
+        region = full[self.y0:self.y1, self.x0:self.x1].astype(np.float32)
+        region += self._to_region(delta * mask[..., None])
+        full[self.y0:self.y1, self.x0:self.x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
+        return full
+
+    def replace(self, full: np.ndarray, face: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """full (H, W, 3) uint8 with face (R, R, 3) float [0, 255] pasted inside mask."""
+        if self.size[0] <= 0 or self.size[1] <= 0:
+            return full
+        m = self._to_region(mask)[..., None]
+        region = full[self.y0:self.y1, self.x0:self.x1].astype(np.float32)
+        region = region * (1 - m) + self._to_region(face.astype(np.float32)) * m
+        full[self.y0:self.y1, self.x0:self.x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
+        return full
+
+
+def load_knot_animator(weights: str | Path, stream: StreamConfig | None = None, device: str = "cpu",
+                       blend: str = "residual", expected: ModelConfig | None = None) -> KnotAnimator:
+    """A KnotAnimator from a weights file; WeightsMismatchError when it does not fit `expected`."""
+    cfg, codec, dit, _meta = load_weights(weights, expected, device=device)
+    preset_stream = get_preset(cfg.name).stream if cfg.name in ("tiny", "base", "large") else StreamConfig()
+    return KnotAnimator(codec, dit, stream or preset_stream, device, blend)
+
+
+def load_default_knot_animator(preset: str = "tiny", device: str = "cpu") -> KnotAnimator:
+    """The shipped weights of a preset; WeightsMismatchError (one sentence) when missing or mismatched."""
+    p = get_preset(preset)
+    return load_knot_animator(default_weights_path(preset), p.stream, device, expected=p.model)
