@@ -1,0 +1,72 @@
+"""Square face crops: a box around the face, the crop itself, and point mapping between image and crop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from engine import face_topology as topo
+
+
+@dataclass(frozen=True)
+class CropBox:
+    """A square in image pixels: centre (cx, cy) and side length. It may reach outside the image."""
+
+    cx: float
+    cy: float
+    side: float
+
+    @classmethod
+    def from_landmarks(cls, landmarks: np.ndarray, scale: float = 1.8) -> CropBox:
+        """Square around the face oval of (478, 2|3) landmarks, enlarged by `scale` so the head can move."""
+        oval = np.asarray(landmarks, dtype=np.float64)[list(topo.FACE_OVAL), :2]
+        lo, hi = oval.min(axis=0), oval.max(axis=0)
+        centre = (lo + hi) / 2
+        return cls(float(centre[0]), float(centre[1]), float(max(hi - lo) * scale))
+
+    def _scale(self, out_size: int) -> float:
+        return out_size / self.side
+
+    def _origin(self) -> np.ndarray:
+        return np.array([self.cx - self.side / 2, self.cy - self.side / 2])
+
+    def crop(self, image: np.ndarray, out_size: int) -> np.ndarray:
+        """(H, W, C) image -> (out_size, out_size, C) crop; outside the image the border is replicated."""
+        s = self._scale(out_size)
+        x0, y0 = self._origin()
+        src = image
+        if s < 0.5:  # shrink with area averaging first so that the crop does not alias
+            src = cv2.resize(image, None, fx=2.0 * s, fy=2.0 * s, interpolation=cv2.INTER_AREA)
+        pre_x = src.shape[1] / image.shape[1]
+        pre_y = src.shape[0] / image.shape[0]
+        # Pixel centres sit at integer coordinates in image, pre-scaled image and crop alike.
+        mat = np.array([
+            [s / pre_x, 0.0, 0.5 * s / pre_x - s * x0 - 0.5],
+            [0.0, s / pre_y, 0.5 * s / pre_y - s * y0 - 0.5],
+        ])
+        return cv2.warpAffine(src, mat, (out_size, out_size), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+
+    def to_crop(self, points: np.ndarray, out_size: int) -> np.ndarray:
+        """(N, 2) image pixel coordinates -> (N, 2) pixel coordinates in the crop."""
+        pts = np.asarray(points, dtype=np.float64)[:, :2]
+        s = self._scale(out_size)
+        return ((pts - self._origin()) * s + 0.5 * s - 0.5).astype(np.float32)
+
+    def to_image(self, points: np.ndarray, out_size: int) -> np.ndarray:
+        """(N, 2) crop pixel coordinates -> (N, 2) image pixel coordinates."""
+        pts = np.asarray(points, dtype=np.float64)[:, :2]
+        s = self._scale(out_size)
+        return ((pts + 0.5 - 0.5 * s) / s + self._origin()).astype(np.float32)
+
+
+def smooth_boxes(boxes: list[CropBox]) -> CropBox:
+    """One box for a whole clip: centred on the median centre, large enough to contain every frame's box."""
+    if not boxes:
+        raise ValueError("smooth_boxes needs at least one box")
+    centres = np.array([(b.cx, b.cy) for b in boxes])
+    cx, cy = np.median(centres, axis=0)
+    side = max(b.side + 2 * max(abs(b.cx - cx), abs(b.cy - cy)) for b in boxes)
+    return CropBox(float(cx), float(cy), float(side))

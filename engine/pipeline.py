@@ -1,0 +1,52 @@
+"""AvatarPipeline: one driving frame in, avatar frames out (tracker -> retargeter -> animator).
+
+This is the single object the GUI worker, `render`, `soak` and `eval` drive. Not thread-safe: one thread owns it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.animator import Animator, AvatarFrame, Portrait
+from engine.driving import FaceTracker, RetargetConfig, Retargeter
+
+
+class AvatarPipeline:
+    """Tracks the driving face, retargets it onto the portrait and animates the portrait."""
+
+    def __init__(self, animator: Animator, tracker: FaceTracker, retarget_config: RetargetConfig | None = None) -> None:
+        self.animator = animator
+        self.tracker = tracker
+        self.retarget_config = retarget_config
+        self.portrait: Portrait | None = None
+        self.retargeter: Retargeter | None = None
+        self.last_landmarks: np.ndarray | None = None  # (478, 3) driving landmarks of the last frame, or None
+
+    def set_portrait(self, portrait: Portrait) -> None:
+        """Switch portrait: new retargeter (the next face seen is the neutral), animator state reset."""
+        self.portrait = portrait
+        self.retargeter = Retargeter(portrait.landmarks, self.retarget_config)
+        self.animator.set_portrait(portrait)
+
+    def set_animator(self, animator: Animator) -> None:
+        """Swap the animator, keeping the portrait and the calibrated neutral."""
+        self.animator = animator
+        if self.portrait is not None:
+            animator.set_portrait(self.portrait)
+
+    def calibrate(self) -> None:
+        """Take the next visible driving face as the neutral pose."""
+        if self.retargeter is not None:
+            self.retargeter.calibrate()
+
+    def process(self, frame_rgb: np.ndarray, timestamp: float) -> list[AvatarFrame]:
+        """(H, W, 3) uint8 RGB driving frame at `timestamp` (monotonic seconds) -> frames that became ready."""
+        if self.retargeter is None:
+            raise RuntimeError("AvatarPipeline.process called before set_portrait")
+        self.last_landmarks = self.tracker.track(frame_rgb)
+        motion = self.retargeter.retarget(self.last_landmarks, timestamp)
+        return self.animator.push(motion)
+
+    def flush(self) -> list[AvatarFrame]:
+        """Frames the animator still holds back (end of a file)."""
+        return self.animator.flush()

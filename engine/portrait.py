@@ -1,0 +1,76 @@
+"""Loading a portrait: any common image file or array -> validated RGB image + detected face landmarks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from engine.animator import Portrait
+from engine.driving import FaceTracker
+from engine.errors import InvalidImageError
+
+MIN_SIDE = 64  # smaller images hold too few pixels of face to animate
+MAX_SIDE = 1024  # larger ones are shrunk before tracking: no gain in detail, a large cost per frame
+
+
+def _read_file(path: Path) -> np.ndarray:
+    """Decode an image file with Pillow (which, unlike OpenCV, reports truncated files); EXIF rotation applied."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if not path.is_file():
+        raise InvalidImageError(f"The portrait file {path} does not exist.")
+    try:
+        with Image.open(path) as img:
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+                arr = np.asarray(img, dtype=np.float64)
+                arr = arr / max(arr.max(), 1.0) * 255.0
+                return arr.astype(np.uint8)
+            if "A" in img.getbands() or (img.mode == "P" and "transparency" in img.info):
+                return np.asarray(img.convert("RGBA"))
+            return np.asarray(img.convert("RGB"))
+    except UnidentifiedImageError as err:
+        raise InvalidImageError(f"{path.name} is not an image file that can be read.") from err
+    except (OSError, SyntaxError, ValueError) as err:
+        raise InvalidImageError(f"{path.name} is damaged or truncated and cannot be read.") from err
+
+
+def to_rgb(image: np.ndarray) -> np.ndarray:
+    """Grayscale (H, W) / (H, W, 1), RGB or RGBA uint8 -> (H, W, 3) uint8 RGB; transparency composited on white."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+        raise InvalidImageError("The portrait must be an 8-bit image.")
+    if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
+        return np.repeat(image.reshape(image.shape[0], image.shape[1], 1), 3, axis=2)
+    if image.ndim == 3 and image.shape[2] == 4:
+        alpha = image[..., 3:4].astype(np.float32) / 255.0
+        rgb = image[..., :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
+        return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+    if image.ndim == 3 and image.shape[2] == 3:
+        return np.ascontiguousarray(image)
+    raise InvalidImageError(f"The portrait has an unsupported shape {image.shape}.")
+
+
+def load_portrait(source: str | Path | np.ndarray, tracker: FaceTracker, name: str | None = None) -> Portrait:
+    """A file path or an RGB(A)/grayscale array -> Portrait with its face's (478, 3) landmarks.
+
+    Raises InvalidImageError (not an image, damaged, smaller than 64 px) or NoFaceFoundError.
+    """
+    if isinstance(source, np.ndarray):
+        image = source
+        name = name or "portrait"
+    else:
+        path = Path(source)
+        image = _read_file(path)
+        name = name or path.stem
+    image = to_rgb(image)
+    h, w = image.shape[:2]
+    if min(h, w) < MIN_SIDE:
+        raise InvalidImageError(f"The portrait is {w}x{h} pixels; it needs to be at least {MIN_SIDE} on each side.")
+    if max(h, w) > MAX_SIDE:
+        f = MAX_SIDE / max(h, w)
+        image = cv2.resize(image, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    landmarks = tracker.detect(image)
+    return Portrait(image=image, landmarks=landmarks, name=name)

@@ -1,0 +1,128 @@
+"""Video files in and out: a looping RGB frame source and an MP4 writer that never leaves half a file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from engine.errors import VideoSourceError
+
+
+class VideoFileSource:
+    """Iterates a video file's frames as (H, W, 3) uint8 RGB, optionally looping for ever."""
+
+    def __init__(self, path: str | Path, loop: bool = False) -> None:
+        self.path = Path(path)
+        self.loop = loop
+        if not self.path.is_file():
+            raise VideoSourceError(f"The video file {self.path} does not exist.")
+        self._capture = cv2.VideoCapture(str(self.path))
+        ok, first = self._capture.read() if self._capture.isOpened() else (False, None)
+        if not ok or first is None:
+            self._capture.release()
+            raise VideoSourceError(f"{self.path.name} is not a video file that can be read.")
+        self._pending: np.ndarray | None = first
+        fps = self._capture.get(cv2.CAP_PROP_FPS)
+        self._fps = float(fps) if fps and 1.0 <= fps <= 1000.0 else 30.0
+        self.size = (first.shape[1], first.shape[0])  # (width, height)
+
+    @property
+    def fps(self) -> float:
+        """Frames per second stated by the file (30 when it states none)."""
+        return self._fps
+
+    @property
+    def frame_count(self) -> int:
+        """Frame count stated by the file's header (may be approximate for some containers)."""
+        return int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
+
+    def read(self) -> np.ndarray | None:
+        """The next RGB frame, or None at the end (never None when looping)."""
+        if self._pending is not None:
+            frame, self._pending = self._pending, None
+            return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        ok, frame = self._capture.read()
+        if not ok and self.loop:
+            self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, frame = self._capture.read()
+            if not ok:  # some containers cannot seek: reopen instead
+                self._capture.release()
+                self._capture = cv2.VideoCapture(str(self.path))
+                ok, frame = self._capture.read()
+        if not ok or frame is None:
+            return None
+        return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        while (frame := self.read()) is not None:
+            yield frame
+
+    def close(self) -> None:
+        """Release the file."""
+        self._capture.release()
+
+    def __enter__(self) -> VideoFileSource:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+class AtomicVideoWriter:
+    """Writes RGB frames (H, W, 3) uint8 to an MP4 that appears under its final name only once complete.
+
+    Frames go to a hidden temporary file next to the target; `close()` moves it into place with os.replace,
+    `abort()` (or an exception inside `with`) deletes it.
+    """
+
+    def __init__(self, path: str | Path, fps: float, size: tuple[int, int]) -> None:
+        self.path = Path(path)
+        self.size = size  # (width, height)
+        folder = self.path.parent if str(self.path.parent) else Path(".")
+        if not folder.is_dir():
+            raise VideoSourceError(f"The output folder {folder} does not exist.")
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".part.mp4", dir=folder)
+        os.close(fd)
+        self._tmp = Path(tmp)
+        self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), size)
+        if not self._writer.isOpened():
+            self._tmp.unlink(missing_ok=True)
+            raise VideoSourceError(f"Cannot write an MP4 video to {self.path}.")
+        self.frames_written = 0
+        self._done = False
+
+    def write(self, frame_rgb: np.ndarray) -> None:
+        """Append one (H, W, 3) uint8 RGB frame of the writer's size."""
+        if (frame_rgb.shape[1], frame_rgb.shape[0]) != self.size:
+            raise ValueError(f"frame size {frame_rgb.shape[1]}x{frame_rgb.shape[0]} != writer size {self.size}")
+        self._writer.write(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR))
+        self.frames_written += 1
+
+    def close(self) -> Path:
+        """Finish the file and move it to its final name; returns that path."""
+        if not self._done:
+            self._writer.release()
+            os.replace(self._tmp, self.path)
+            self._done = True
+        return self.path
+
+    def abort(self) -> None:
+        """Stop and delete the partial file; nothing is left under the final name."""
+        if not self._done:
+            self._writer.release()
+            self._tmp.unlink(missing_ok=True)
+            self._done = True
+
+    def __enter__(self) -> AtomicVideoWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()

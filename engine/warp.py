@@ -1,0 +1,250 @@
+"""Piecewise-affine warp of a portrait from its landmarks to target landmarks, and the WarpAnimator on it.
+
+The mesh is a Delaunay triangulation of the 478 face landmarks, a ring around the head that follows the
+head's overall motion, a fixed outer ring and the image border (so the background stays put). Warping is
+backward: every output pixel inside the moving region gets its triangle's id, and one affine map per
+triangle gives its source position for a single cv2.remap. The mouth interior (between the inner lips) is
+triangulated on a slightly opened layout, so lips never stretch across it, and redrawn: the portrait's own
+teeth move with the upper lip, the newly opened part is shadow. An opening mouth is never torn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from engine import face_topology as topo
+from engine.animator import Animator, AvatarFrame, Motion, Portrait
+
+_INNER_UPPER = list(topo.INNER_LIP_UPPER[1:-1])
+_INNER_LOWER = list(topo.INNER_LIP_LOWER[1:-1])
+_OVAL = list(topo.FACE_OVAL)
+_HEAD_RING_SCALE = 1.3  # ring that moves with the head (hair, ears, neck top)
+_FIXED_RING_SCALE = 2.0  # ring that never moves: the deformation fades out between the two rings
+_RING_POINTS = 18
+_MOUTH_COLOUR = np.array([30.0, 12.0, 14.0], dtype=np.float32)  # shadowed mouth interior (RGB)
+_TONGUE_COLOUR = np.array([120.0, 52.0, 58.0], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class WarpMesh:
+    """Triangulation of a source landmark layout: vertex list and triangles (indices into the vertices)."""
+
+    src_vertices: np.ndarray  # (V, 2) float64: 478 landmarks, head ring, fixed ring, border points
+    triangles: np.ndarray  # (T, 3) int32
+    image_size: tuple[int, int]  # (H, W) of the source image
+
+    @property
+    def num_landmarks(self) -> int:
+        """How many leading vertices are face landmarks."""
+        return topo.NUM_LANDMARKS
+
+
+def _oval_centre_and_rings(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    oval = points[_OVAL]
+    centre = oval.mean(axis=0)
+    picks = np.linspace(0, len(oval), _RING_POINTS, endpoint=False).astype(int)
+    spokes = oval[picks] - centre
+    return centre + _HEAD_RING_SCALE * spokes, centre + _FIXED_RING_SCALE * spokes
+
+
+def _border_points(h: int, w: int, per_side: int = 4) -> np.ndarray:
+    xs = np.linspace(-1.0, w, per_side + 1)
+    ys = np.linspace(-1.0, h, per_side + 1)
+    top = np.stack([xs, np.full_like(xs, -1.0)], axis=1)
+    bottom = np.stack([xs, np.full_like(xs, float(h))], axis=1)
+    left = np.stack([np.full_like(ys[1:-1], -1.0), ys[1:-1]], axis=1)
+    right = np.stack([np.full_like(ys[1:-1], float(w)), ys[1:-1]], axis=1)
+    return np.concatenate([top, bottom, left, right])
+
+
+def _open_mouth_layout(points: np.ndarray) -> np.ndarray:
+    """Separate the inner lips a little so that the triangulation keeps lips and mouth gap apart."""
+    out = points.copy()
+    width = np.linalg.norm(points[61] - points[291])
+    across = points[291] - points[61]
+    up = np.array([across[1], -across[0]]) / max(np.linalg.norm(across), 1e-9)  # image y points down
+    room_up = np.linalg.norm(points[list(topo.OUTER_LIP_UPPER[1:-1])] - points[_INNER_UPPER], axis=1)
+    room_down = np.linalg.norm(points[list(topo.OUTER_LIP_LOWER[1:-1])] - points[_INNER_LOWER], axis=1)
+    gap = np.linalg.norm(points[_INNER_UPPER] - points[_INNER_LOWER], axis=1)
+    push = np.maximum(0.02 * width - gap / 2, 0.0)
+    out[_INNER_UPPER] += up * np.minimum(push, 0.4 * room_up)[:, None]
+    out[_INNER_LOWER] -= up * np.minimum(push, 0.4 * room_down)[:, None]
+    return out
+
+
+def _delaunay(points: np.ndarray) -> np.ndarray:
+    """(V, 2) points -> (T, 3) vertex indices of their Delaunay triangles."""
+    pts = points.astype(np.float32)
+    lo = pts.min(axis=0) - 10
+    hi = pts.max(axis=0) + 10
+    subdiv = cv2.Subdiv2D((int(lo[0]), int(lo[1]), int(hi[0] - lo[0]) + 1, int(hi[1] - lo[1]) + 1))
+    subdiv.insert([(float(x), float(y)) for x, y in pts])
+    index_of = {(float(x), float(y)): i for i, (x, y) in enumerate(pts)}
+    triangles = []
+    for tri in subdiv.getTriangleList().reshape(-1, 3, 2):
+        ids = [index_of.get((float(x), float(y))) for x, y in tri]
+        if None not in ids:  # skip triangles on Subdiv2D's virtual outer vertices
+            triangles.append(ids)
+    return np.array(triangles, dtype=np.int32).reshape(-1, 3)
+
+
+def build_mesh(src: np.ndarray, image_size: tuple[int, int]) -> WarpMesh:
+    """Triangulate a source layout (478, 2) for an image of (H, W); reuse the mesh for every frame."""
+    src = np.asarray(src, dtype=np.float64)[:, :2]
+    h, w = image_size
+    head_ring, fixed_ring = _oval_centre_and_rings(src)
+    vertices = np.concatenate([src, head_ring, fixed_ring, _border_points(h, w)])
+    layout = vertices.copy()
+    layout[: topo.NUM_LANDMARKS] = _open_mouth_layout(src)
+    triangles = _delaunay(layout)
+    return WarpMesh(vertices, triangles, (h, w))
+
+
+def _dst_vertices(mesh: WarpMesh, dst: np.ndarray) -> np.ndarray:
+    """Target positions of all mesh vertices: landmarks as given, head ring by the head's similarity motion."""
+    n = topo.NUM_LANDMARKS
+    src = mesh.src_vertices
+    rigid = list(topo.RIGID)
+    a, b = src[rigid], dst[rigid]
+    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
+    # 2D similarity as a complex ratio: b - mu_b ≈ z * (a - mu_a)
+    za = (a - mu_a) @ np.array([1.0, 1j])
+    zb = (b - mu_b) @ np.array([1.0, 1j])
+    z = np.vdot(za, zb) / max(np.vdot(za, za).real, 1e-12)
+    ring = src[n : n + _RING_POINTS] - mu_a
+    ring_z = (ring @ np.array([1.0, 1j])) * z
+    out = src.copy()
+    out[:n] = dst
+    out[n : n + _RING_POINTS] = np.stack([ring_z.real, ring_z.imag], axis=1) + mu_b
+    return out
+
+
+def _signed_area(tris: np.ndarray) -> np.ndarray:
+    """(T, 3, 2) triangles -> (T,) twice their signed areas."""
+    e1, e2 = tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0]
+    return e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+
+
+def warp_with_mesh(image: np.ndarray, mesh: WarpMesh, dst: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 image whose landmarks sit at mesh.src -> the image with them moved to dst (478, 2)."""
+    h, w = image.shape[:2]
+    dst = np.asarray(dst, dtype=np.float64)[:, :2]
+    src_v = mesh.src_vertices
+    dst_v = _dst_vertices(mesh, dst)
+    moved = np.abs(dst_v - src_v).max(axis=1) > 1e-3
+    tris = mesh.triangles[moved[mesh.triangles].any(axis=1)]
+    out = image.copy()
+    if len(tris) == 0:
+        return out
+    # Work only inside the bounding box of the triangles that move.
+    corners = np.concatenate([dst_v[tris].reshape(-1, 2), src_v[tris].reshape(-1, 2)])
+    x0, y0 = np.clip(np.floor(corners.min(axis=0)).astype(int), 0, [w, h])
+    x1, y1 = np.clip(np.ceil(corners.max(axis=0)).astype(int) + 1, 0, [w, h])
+    if x1 <= x0 or y1 <= y0:
+        return out
+    box_w, box_h = x1 - x0, y1 - y0
+    # Per-pixel triangle id; triangles folded over (negative area) are drawn first so valid ones win.
+    d = dst_v[tris]  # (T, 3, 2)
+    s = src_v[tris]
+    order = np.argsort(np.sign(_signed_area(d)) * np.sign(_signed_area(s)), kind="stable")
+    tri_id = np.full((box_h, box_w), -1, dtype=np.int32)
+    shifted = np.round((d - [x0, y0]) * 16).astype(np.int32)
+    for t in order:
+        cv2.fillConvexPoly(tri_id, shifted[t], int(t), lineType=cv2.LINE_8, shift=4)
+    # One affine per triangle, dst -> src: [x, y, 1] @ A (3, 2) = src.
+    ones = np.ones((len(tris), 3, 1))
+    dst_h = np.concatenate([d, ones], axis=2)  # (T, 3, 3)
+    det = np.linalg.det(dst_h)
+    good = np.abs(det) > 1e-9
+    affine = np.zeros((len(tris), 3, 2))
+    affine[:, :2, :] = np.eye(2)  # identity for degenerate triangles (they cover no pixel anyway)
+    affine[good] = np.linalg.solve(dst_h[good], s[good])
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    inside = tri_id >= 0
+    ids = np.where(inside, tri_id, 0)
+    a = affine[ids].astype(np.float32)  # (h, w, 3, 2)
+    map_x = np.where(inside, xs * a[..., 0, 0] + ys * a[..., 1, 0] + a[..., 2, 0], xs)
+    map_y = np.where(inside, xs * a[..., 0, 1] + ys * a[..., 1, 1] + a[..., 2, 1], ys)
+    patch = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    patch = _fill_mouth(patch, image, src_v[: topo.NUM_LANDMARKS], dst, (x0, y0))
+    out[y0:y1, x0:x1] = patch
+    return out
+
+
+def _fill_mouth(patch: np.ndarray, image: np.ndarray, src: np.ndarray, dst: np.ndarray,
+                origin: tuple[int, int]) -> np.ndarray:
+    """Redraw the mouth gap (inside the target inner lips) without stretching what was inside it.
+
+    Teeth hang from the upper jaw: the portrait's own mouth interior (teeth of a smile) is moved with the
+    upper inner lip, unstretched; whatever of the gap the portrait did not show is shadow, painted dark.
+    Both borders are antialiased, so lips and interior meet without a seam. Arrays are patch-sized.
+    """
+    inner = list(topo.INNER_LIPS)
+    dst_poly = dst[inner] - origin
+    gap = _polygon_mask(patch.shape[:2], dst_poly)
+    if not gap.any():
+        return patch
+    shift = (dst[_INNER_UPPER] - src[_INNER_UPPER]).mean(axis=0)
+    h, w = patch.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    interior = cv2.remap(image, xs + np.float32(origin[0] - shift[0]), ys + np.float32(origin[1] - shift[1]),
+                         cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    shown = _polygon_mask(patch.shape[:2], src[inner] + shift - origin)[..., None]
+    interior = interior * shown + (1.0 - shown) * _mouth_shadow(ys, dst_poly)
+    alpha = gap[..., None]
+    blended = patch.astype(np.float32) * (1.0 - alpha) + interior * alpha
+    return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+
+def _mouth_shadow(ys: np.ndarray, gap_polygon: np.ndarray) -> np.ndarray:
+    """(H, W, 3) colour of an open mouth's inside: dark under the upper teeth, the tongue's red near the
+    lower lip (a flat fill reads as a hole, to a viewer and to the face tracker alike)."""
+    top, bottom = gap_polygon[:, 1].min(), gap_polygon[:, 1].max()
+    depth = np.clip((ys - top) / max(bottom - top, 1.0), 0.0, 1.0)
+    tongue = np.clip((depth - 0.45) / 0.55, 0.0, 1.0)[..., None] ** 2
+    return _MOUTH_COLOUR * (1.0 - tongue) + _TONGUE_COLOUR * tongue
+
+
+def _polygon_mask(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
+    """Antialiased (H, W) float32 coverage in [0, 1] of a polygon given in pixel coordinates."""
+    mask = np.zeros(shape, dtype=np.uint8)
+    cv2.fillPoly(mask, [np.round(polygon * 16).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=4)
+    return mask.astype(np.float32) / 255.0
+
+
+def warp_image(image: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Warp an RGB uint8 image (H, W, 3) so that landmarks src (478, 2) move to dst (478, 2).
+
+    Builds the mesh on every call; animate many frames of one image with `build_mesh` + `warp_with_mesh`.
+    """
+    mesh = build_mesh(src, image.shape[:2])
+    return warp_with_mesh(image, mesh, dst)
+
+
+class WarpAnimator(Animator):
+    """The baseline animator: the portrait warped piecewise-affinely to each frame's landmarks."""
+
+    lookahead_frames = 0
+
+    def __init__(self) -> None:
+        self._portrait: Portrait | None = None
+        self._mesh: WarpMesh | None = None
+        self._index = 0
+
+    def set_portrait(self, portrait: Portrait) -> None:
+        """Triangulate the new portrait once; restart the frame count."""
+        self._portrait = portrait
+        self._mesh = build_mesh(portrait.landmarks[:, :2], portrait.image.shape[:2])
+        self._index = 0
+
+    def push(self, motion: Motion) -> list[AvatarFrame]:
+        """One motion in, one warped frame out."""
+        if self._portrait is None or self._mesh is None:
+            raise RuntimeError("WarpAnimator.push called before set_portrait")
+        image = warp_with_mesh(self._portrait.image, self._mesh, motion.landmarks)
+        frame = AvatarFrame(image, motion.timestamp, self._index)
+        self._index += 1
+        return [frame]

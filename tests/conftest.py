@@ -1,0 +1,63 @@
+"""Shared fixtures: real assets, one mediapipe tracker per session, the default portrait loaded once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+ASSETS = REPO / "assets"
+PORTRAITS = ASSETS / "portraits"
+DEMO_CLIP = ASSETS / "clips" / "carphone.mp4"
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """An image file as (H, W, 3) uint8 RGB."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    assert image is not None, path
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+@pytest.fixture(scope="session")
+def assets_dir() -> Path:
+    """The repository's assets folder."""
+    return ASSETS
+
+
+@pytest.fixture(scope="session")
+def face_tracker():
+    """A real mediapipe FaceTracker shared by the session (use `detect` for stills: it keeps no track state)."""
+    from engine.driving import FaceTracker
+
+    tracker = FaceTracker()
+    yield tracker
+    tracker.close()
+
+
+@pytest.fixture(scope="session")
+def default_portrait(face_tracker):
+    """assets/portraits/astronaut.png loaded as a Portrait."""
+    from engine.portrait import load_portrait
+
+    return load_portrait(PORTRAITS / "astronaut.png", face_tracker)
+
+
+@pytest.fixture(scope="session")
+def demo_frames() -> list[np.ndarray]:
+    """All 120 RGB frames of the demo driving clip."""
+    from engine.video import VideoFileSource
+
+    with VideoFileSource(DEMO_CLIP) as source:
+        return list(source)
+
+
+@pytest.fixture(scope="session")
+def demo_landmarks(demo_frames) -> list[np.ndarray | None]:
+    """Tracked (478, 3) landmarks of every demo frame (a fresh tracker in tracking mode)."""
+    from engine.driving import FaceTracker
+
+    with FaceTracker() as tracker:
+        return [tracker.track(frame) for frame in demo_frames]

@@ -1,0 +1,60 @@
+"""`render` subcommand: headless portrait animation to an MP4 file."""
+
+from __future__ import annotations
+
+import argparse
+
+import cv2
+import pytest
+
+from engine import render
+from tests.conftest import DEMO_CLIP, PORTRAITS
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    render.add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def _count_frames(path) -> tuple[int, tuple[int, int]]:
+    capture = cv2.VideoCapture(str(path))
+    count, size = 0, None
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            return count, size
+        count, size = count + 1, frame.shape[:2]
+
+
+def test_render_writes_a_playable_video_with_the_requested_frames(tmp_path, capsys):
+    out = tmp_path / "avatar.mp4"
+    code = render.run(_args("--portrait", str(PORTRAITS / "astronaut.png"), "--driving", str(DEMO_CLIP),
+                            "--out", str(out), "--frames", "30"))
+    assert code == 0
+    assert _count_frames(out) == (30, (512, 512))
+    assert "fps" in capsys.readouterr().out
+
+
+def test_render_loops_a_short_clip_to_reach_the_frame_count(tmp_path):
+    out = tmp_path / "long.mp4"
+    render.run(_args("--out", str(out), "--frames", "130", "--portrait", str(PORTRAITS / "biden.jpg")))
+    count, (h, w) = _count_frames(out)
+    assert count == 130 and w % 2 == 0 and h % 2 == 0
+
+
+def test_render_of_a_faceless_portrait_fails_cleanly_without_output(tmp_path):
+    from engine.errors import NoFaceFoundError
+
+    still = tmp_path / "wall.png"
+    cv2.imwrite(str(still), (cv2.imread(str(PORTRAITS / "astronaut.png")) * 0 + 80))
+    out = tmp_path / "never.mp4"
+    with pytest.raises(NoFaceFoundError):
+        render.run(_args("--portrait", str(still), "--out", str(out), "--frames", "5"))
+    assert not out.exists()
+
+
+def test_warp_is_the_default_animator():
+    from engine.warp import WarpAnimator
+
+    assert isinstance(render.make_animator(_args("--out", "x.mp4").animator), WarpAnimator)
