@@ -1,0 +1,57 @@
+"""Text of the About box: what KnotCam is, the versions it runs on, and the bundled assets' licences."""
+
+from __future__ import annotations
+
+import platform
+import re
+from importlib import metadata
+from pathlib import Path
+
+from app import texts
+
+# Distribution names as pip knows them; read from metadata so the About box never imports torch.
+COMPONENTS = (
+    ("PySide6", "PySide6-Essentials"),
+    ("NumPy", "numpy"),
+    ("OpenCV", "opencv-contrib-python"),
+    ("MediaPipe", "mediapipe"),
+    ("PyTorch", "torch"),
+    ("pyvirtualcam", "pyvirtualcam"),
+)
+
+
+def versions() -> list[tuple[str, str]]:
+    """(component, version) for Python, Qt and the main libraries; 'not installed' where missing."""
+    from PySide6.QtCore import qVersion
+
+    rows = [("KnotCam", _version("knotcam")), ("Python", platform.python_version()), ("Qt", qVersion())]
+    return rows + [(label, _version(dist)) for label, dist in COMPONENTS]
+
+
+def about_markdown(assets_readme: Path) -> str:
+    """Markdown for the About box; the asset section is assets/README.md as shipped."""
+    table = "\n".join(f"- {name}: {version}" for name, version in versions())
+    notes = assets_readme.read_text(encoding="utf-8") if assets_readme.is_file() else texts.ABOUT_NO_ASSET_NOTES
+    # Demote the notes' headings so they sit under ours.
+    notes = "\n".join("#" + line if line.startswith("#") else line for line in notes.splitlines())
+    return (f"## {texts.APP_NAME}\n\n{texts.ABOUT_INTRO}\n\n### {texts.ABOUT_VERSIONS}\n\n{table}\n\n"
+            f"### {texts.ABOUT_ASSETS}\n\n{notes}\n")
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        if dist == "knotcam":
+            return _checkout_version()
+        return "not installed"
+
+
+def _checkout_version() -> str:
+    """Version from pyproject.toml when running from a source checkout (no installed metadata)."""
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    try:
+        found = re.search(r'^version\s*=\s*"([^"]+)"', pyproject.read_text(encoding="utf-8"), re.MULTILINE)
+    except OSError:
+        found = None
+    return found.group(1) if found else "unknown"

@@ -1,0 +1,80 @@
+"""FrameView: a widget that shows the latest RGB frame, fitted and centred, with optional landmark dots."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from app import texts
+
+
+def rgb_to_qimage(rgb: np.ndarray) -> QImage:
+    """Wrap an (H, W, 3) uint8 RGB array as a QImage that owns a copy of the pixels."""
+    rgb = np.ascontiguousarray(rgb)
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+class FrameView(QWidget):
+    """Shows numpy RGB frames scaled to fit; the GUI thread only paints, it never waits on a producer."""
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = title
+        self.frames_shown = 0
+        self.show_landmarks = False
+        self._image: QImage | None = None
+        self._landmarks: np.ndarray | None = None  # (N, 2+) float pixels of the current image
+        self.setMinimumSize(160, 120)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        return QSize(480, 360)
+
+    def show_frame(self, rgb: np.ndarray) -> None:
+        """Display an (H, W, 3) uint8 RGB frame."""
+        self._image = rgb_to_qimage(rgb)
+        self.frames_shown += 1
+        self.update()
+
+    def set_landmarks(self, landmarks: np.ndarray | None) -> None:
+        """Landmarks (N, 2 or 3) in pixels of the frames shown, drawn when show_landmarks is on."""
+        self._landmarks = None if landmarks is None else np.asarray(landmarks, dtype=np.float32)[:, :2]
+        if self.show_landmarks:
+            self.update()
+
+    def set_show_landmarks(self, on: bool) -> None:
+        """Turn the landmark overlay on or off."""
+        self.show_landmarks = on
+        self.update()
+
+    def landmarks(self) -> np.ndarray | None:
+        """The (N, 2) landmark pixels the overlay draws, or None."""
+        return self._landmarks
+
+    def current_image(self) -> QImage | None:
+        """The frame on screen (for tests and screenshots)."""
+        return self._image
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(24, 24, 28))
+        if self._image is None:
+            painter.setPen(QColor(160, 160, 170))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, f"{self.title}\n{texts.NO_FRAME}")
+            return
+        iw, ih = self._image.width(), self._image.height()
+        scale = min(self.width() / iw, self.height() / ih)
+        target = QRectF((self.width() - iw * scale) / 2, (self.height() - ih * scale) / 2, iw * scale, ih * scale)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawImage(target, self._image)
+        if self.show_landmarks and self._landmarks is not None:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(QPen(QColor(80, 230, 140), max(1.5, scale * 0.8)))
+            for x, y in self._landmarks:
+                painter.drawPoint(QPointF(target.x() + x * scale, target.y() + y * scale))
+        painter.setPen(QColor(230, 230, 235))
+        painter.drawText(self.rect().adjusted(8, 6, -8, -6), Qt.AlignmentFlag.AlignLeft, self.title)

@@ -1,0 +1,132 @@
+"""GUI entry: `python main.py` opens the window; `python main.py --self-test` checks an installed app headless.
+
+The self-test loads the default portrait, renders 60 frames from the demo clip through the default animator
+(saying when it fell back to warp), tries the virtual camera, starts Qt offscreen, and exits 0 when the app
+can work on this machine (a missing virtual camera device is reported, not a failure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+
+from app import texts
+from app.qt_env import undo_cv2_qt_environment
+
+SELF_TEST_FRAMES = 60
+
+
+def create_application(argv: list[str]):
+    """The QApplication (created once), after undoing what `import cv2` did to Qt's plugin and font paths."""
+    undo_cv2_qt_environment()
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "knotcam", *argv])
+    app.setApplicationName(texts.APP_NAME)
+    app.setOrganizationName(texts.APP_NAME)
+    return app
+
+
+def run_gui(argv: list[str]) -> int:
+    """Open the window (or run the self-test with --self-test); returns the process exit code."""
+    parser = argparse.ArgumentParser(prog="knotcam", description="KnotCam window")
+    parser.add_argument("--self-test", action="store_true", help="headless check of the installed app, then exit")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    args, qt_args = parser.parse_known_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.self_test:
+        return self_test()
+    app = create_application(qt_args)
+    from app.main_window import MainWindow
+    from app.settings import AppSettings
+
+    window = MainWindow(AppSettings())
+    window.show()
+    return int(app.exec())
+
+
+def self_test(say: Callable[[str], None] = print) -> int:
+    """Headless end-to-end check; prints one line per step and returns 0 when the app can run here."""
+    try:
+        _self_test_steps(say)
+    except Exception as err:  # noqa: BLE001 (the self-test reports any failure as one line and exit 1)
+        logging.getLogger(__name__).debug("self-test failure", exc_info=True)
+        say(texts.SELF_TEST_FAILED.format(reason=str(err) or type(err).__name__))
+        return 1
+    say(texts.SELF_TEST_PASSED)
+    return 0
+
+
+def _self_test_steps(say: Callable[[str], None]) -> None:
+    from app.engine_choice import AnimatorChoice, build_animator
+    from app.sinks import VirtualCameraSink
+    from app.sources import DEFAULT_PORTRAIT, DEMO_CLIP
+    from engine.driving import FaceTracker
+    from engine.errors import VirtualCameraUnavailableError
+    from engine.pipeline import AvatarPipeline
+    from engine.portrait import load_portrait
+    from engine.video import VideoFileSource
+
+    still_tracker = FaceTracker(static_image_mode=True)
+    try:
+        portrait = load_portrait(DEFAULT_PORTRAIT, still_tracker)
+    finally:
+        still_tracker.close()
+    h, w = portrait.image.shape[:2]
+    say(texts.SELF_TEST_PORTRAIT.format(name=DEFAULT_PORTRAIT.name, width=w, height=h))
+
+    built = build_animator(AnimatorChoice())
+    say(texts.SELF_TEST_FALLBACK.format(reason=built.fallback_reason) if built.fallback_reason
+        else texts.SELF_TEST_ANIMATOR.format(name=built.label))
+
+    tracker = FaceTracker(static_image_mode=False)
+    frames = []
+    try:
+        pipeline = AvatarPipeline(built.animator, tracker)
+        pipeline.set_portrait(portrait)
+        start = time.perf_counter()
+        max_driving = SELF_TEST_FRAMES * 4 + built.animator.lookahead_frames
+        for n, rgb in enumerate(VideoFileSource(DEMO_CLIP, loop=True)):
+            if len(frames) >= SELF_TEST_FRAMES or n >= max_driving:
+                break
+            frames += pipeline.process(rgb, time.monotonic())
+        seconds = time.perf_counter() - start
+    finally:
+        tracker.close()
+    if len(frames) < SELF_TEST_FRAMES:
+        raise RuntimeError(f"only {len(frames)} of {SELF_TEST_FRAMES} avatar frames came out")
+    say(texts.SELF_TEST_RENDERED.format(frames=len(frames), seconds=seconds, fps=len(frames) / seconds))
+
+    try:
+        camera = VirtualCameraSink(640, 480, 30)
+    except VirtualCameraUnavailableError as err:
+        say(texts.SELF_TEST_CAMERA_MISSING.format(guidance=str(err).replace("\n", " ")))
+    else:
+        try:
+            camera.send(frames[-1].image)
+            say(texts.SELF_TEST_CAMERA_OK.format(device=camera.device))
+        finally:
+            camera.close()
+
+    _check_qt(frames[-1].image, say)
+
+
+def _check_qt(image, say: Callable[[str], None]) -> None:
+    """Start Qt offscreen and paint a frame: catches missing platform plugins in a packaged app."""
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    app = create_application([])
+    import PySide6
+
+    from app.frame_view import FrameView
+
+    view = FrameView(texts.AVATAR_TITLE)
+    view.resize(320, 240)
+    view.show_frame(image)
+    if view.grab().isNull():
+        raise RuntimeError("Qt could not paint a frame")
+    say(texts.SELF_TEST_QT.format(version=PySide6.__version__, platform=app.platformName()))

@@ -1,0 +1,176 @@
+"""Portrait panel: gallery of bundled and recent portraits, "Add portrait..." button, face crop preview, and
+the one-sentence error line. It only asks for portraits (`portrait_requested`); the window loads them off
+the GUI thread and reports back with `show_active` or `show_error`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import texts
+from app.frame_view import rgb_to_qimage
+
+PATH_ROLE = Qt.ItemDataRole.UserRole
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def face_crop(image: np.ndarray, landmarks: np.ndarray, margin: float = 0.35) -> np.ndarray:
+    """Square crop around the landmarks' box, widened by `margin`: (H, W, 3) -> (s, s, 3) RGB."""
+    xy = np.asarray(landmarks)[:, :2]
+    (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    half = max(x1 - x0, y1 - y0) * (1 + margin) / 2
+    h, w = image.shape[:2]
+    left, top = int(max(0, cx - half)), int(max(0, cy - half))
+    right, bottom = int(min(w, cx + half)), int(min(h, cy + half))
+    return np.ascontiguousarray(image[top:bottom, left:right])
+
+
+def bundled_portraits(folder: Path) -> list[str]:
+    """Image files shipped in `folder`, sorted by name."""
+    if not folder.is_dir():
+        return []
+    return sorted(str(p) for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+class PortraitGallery(QListWidget):
+    """A row of portrait thumbnails; clicking one asks for it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setViewMode(QListWidget.ViewMode.IconMode)
+        self.setIconSize(QSize(72, 72))
+        self.setGridSize(QSize(92, 100))
+        self.setMovement(QListWidget.Movement.Static)
+        self.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.setWordWrap(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.NoDragDrop)
+        self.setAcceptDrops(False)  # drops go to the window, which treats them as new portraits
+
+    def set_paths(self, paths: list[str]) -> None:
+        """Show one item per path (thumbnails arrive later through `set_thumbnail`)."""
+        self.clear()
+        for path in paths:
+            item = QListWidgetItem(Path(path).stem)
+            item.setData(PATH_ROLE, path)
+            item.setToolTip(path)
+            self.addItem(item)
+
+    def paths(self) -> list[str]:
+        """Paths in display order."""
+        return [self.item(i).data(PATH_ROLE) for i in range(self.count())]
+
+    def item_for(self, path: str) -> QListWidgetItem | None:
+        """The item showing `path`, if any."""
+        for i in range(self.count()):
+            if self.item(i).data(PATH_ROLE) == path:
+                return self.item(i)
+        return None
+
+    def set_thumbnail(self, path: str, rgb: np.ndarray) -> None:
+        """Give the item for `path` its picture."""
+        item = self.item_for(path)
+        if item is not None:
+            item.setIcon(QIcon(QPixmap.fromImage(rgb_to_qimage(rgb))))
+
+
+class PortraitPanel(QWidget):
+    """Gallery (bundled + recent), Add portrait button, crop preview of the detected face, error line."""
+
+    portrait_requested = Signal(str)  # a path the user picked
+    thumbnail_needed = Signal(str)  # a path shown without a picture yet
+
+    def __init__(self, bundled: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bundled = PortraitGallery()
+        self.recent = PortraitGallery()
+        self.add_button = QPushButton(texts.ADD_PORTRAIT)
+        self.add_button.setToolTip(texts.ADD_PORTRAIT_TIP)
+        self.crop = QLabel(texts.CROP_PREVIEW_EMPTY)
+        self.crop.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.crop.setFixedSize(180, 180)
+        self.crop.setStyleSheet("background: #18181c; color: #a0a0aa; border-radius: 4px;")
+        self.active_label = QLabel("")
+        self.error_label = QLabel("")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #e05050;")
+        self.error_label.hide()
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"<b>{texts.GALLERY_BUNDLED}</b>"))
+        layout.addWidget(self.bundled, 2)
+        layout.addWidget(QLabel(f"<b>{texts.GALLERY_RECENT}</b>"))
+        layout.addWidget(self.recent, 2)
+        layout.addWidget(self.add_button)
+        layout.addWidget(self.crop, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(self.active_label)
+        layout.addWidget(self.error_label)
+        self.setMinimumWidth(220)
+
+        self.bundled.set_paths(bundled)
+        for gallery in (self.bundled, self.recent):
+            gallery.itemClicked.connect(lambda item: self.portrait_requested.emit(item.data(PATH_ROLE)))
+        self.add_button.clicked.connect(self._ask_for_file)
+
+    def gallery_paths(self) -> list[str]:
+        """Every path the gallery shows (bundled, then recent)."""
+        return self.bundled.paths() + self.recent.paths()
+
+    def set_recent(self, paths: list[str]) -> None:
+        """Show these recently used portraits (bundled ones are not repeated)."""
+        bundled = set(self.bundled.paths())
+        shown = [p for p in paths if p not in bundled and Path(p).is_file()]
+        if shown != self.recent.paths():
+            self.recent.set_paths(shown)
+            for path in shown:
+                self.thumbnail_needed.emit(path)
+
+    def set_thumbnail(self, path: str, rgb: np.ndarray) -> None:
+        """Picture for the gallery item of `path`."""
+        self.bundled.set_thumbnail(path, rgb)
+        self.recent.set_thumbnail(path, rgb)
+
+    def show_active(self, portrait, path: str) -> None:
+        """The portrait now animated (engine.animator.Portrait) and where it came from: crop, label, selection."""
+        crop = face_crop(portrait.image, portrait.landmarks)
+        pixmap = QPixmap.fromImage(rgb_to_qimage(crop))
+        self.crop.setPixmap(pixmap.scaled(self.crop.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                          Qt.TransformationMode.SmoothTransformation))
+        self.active_label.setText(texts.PORTRAIT_ACTIVE.format(name=Path(path).name if path else portrait.name))
+        for gallery in (self.bundled, self.recent):
+            item = gallery.item_for(path)
+            gallery.setCurrentItem(item) if item is not None else gallery.clearSelection()
+        self.clear_error()
+
+    def show_error(self, sentence: str) -> None:
+        """One sentence in the panel saying why the last request failed."""
+        self.error_label.setText(sentence)
+        self.error_label.show()
+
+    def clear_error(self) -> None:
+        """Hide the error line."""
+        self.error_label.clear()
+        self.error_label.hide()
+
+    def error_text(self) -> str:
+        """The error sentence shown, '' when none."""
+        return self.error_label.text() if self.error_label.isVisibleTo(self) else ""
+
+    def _ask_for_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, texts.ADD_PORTRAIT, "", texts.PORTRAIT_FILE_FILTER)
+        if path:
+            self.portrait_requested.emit(path)

@@ -1,0 +1,102 @@
+"""Portrait panel: gallery clicks and drag-and-drop change the active portrait; bad files get one sentence
+in the window and the previous portrait stays."""
+
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from app.testing import prepare_qt_environment
+
+prepare_qt_environment()  # before pytest-qt creates the QApplication
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl  # noqa: E402
+from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from app.main_window import MainWindow  # noqa: E402
+from app.sources import DEFAULT_PORTRAIT, PORTRAITS_DIR  # noqa: E402
+from app.testing import temporary_settings  # noqa: E402
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    win = MainWindow(temporary_settings(tmp_path))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: Path(win.active_portrait_path) == DEFAULT_PORTRAIT, timeout=20000)
+    return win
+
+
+def drop_files(widget, paths: list[Path]) -> None:
+    """Deliver a real drag-enter + drop of local files to `widget`, as the window system would."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    centre = widget.rect().center()
+    enter = QDragEnterEvent(QPointF(centre), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(centre), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, drop)
+
+
+def test_gallery_click_changes_active_portrait(window, qtbot):
+    gallery = window.portrait_panel.bundled
+    obama = str(PORTRAITS_DIR / "obama.jpg")
+    item = gallery.item_for(obama)
+    qtbot.mouseClick(gallery.viewport(), Qt.MouseButton.LeftButton, pos=gallery.visualItemRect(item).center())
+    qtbot.waitUntil(lambda: window.active_portrait_path == obama, timeout=10000)
+    assert window.active_portrait.name == "obama"
+    assert not window.portrait_panel.crop.pixmap().isNull()  # the detected face is previewed
+
+
+def test_gallery_shows_bundled_portraits_with_thumbnails(window, qtbot):
+    gallery = window.portrait_panel.bundled
+    names = {Path(p).name for p in gallery.paths()}
+    assert {"astronaut.png", "obama.jpg", "biden.jpg"} <= names
+    qtbot.waitUntil(lambda: all(not gallery.item(i).icon().isNull() for i in range(gallery.count())),
+                    timeout=5000)
+
+
+def test_dropping_an_image_file_changes_active_portrait(window, qtbot, tmp_path):
+    dropped = tmp_path / "dropped_face.jpg"
+    shutil.copy(PORTRAITS_DIR / "biden.jpg", dropped)
+    drop_files(window.centralWidget(), [dropped])
+    qtbot.waitUntil(lambda: window.active_portrait_path == str(dropped), timeout=10000)
+    assert str(dropped) in window.portrait_panel.recent.paths()  # and it joins the recent gallery
+
+
+def test_file_that_is_not_an_image_shows_error_and_keeps_portrait(window, qtbot, tmp_path):
+    bogus = tmp_path / "notes.png"
+    bogus.write_text("shopping list, not a picture")
+    before = window.active_portrait
+    window.load_portrait_file(str(bogus))
+    qtbot.waitUntil(lambda: window.portrait_panel.error_text() != "", timeout=10000)
+    error = window.portrait_panel.error_text()
+    assert "notes.png" in error and "previous portrait stays" in error
+    assert "Traceback" not in error
+    assert window.active_portrait is before and Path(window.active_portrait_path) == DEFAULT_PORTRAIT
+
+
+def test_image_without_face_shows_error_and_keeps_portrait(window, qtbot, tmp_path):
+    landscape = tmp_path / "sky.png"
+    gradient = np.linspace(0, 255, 256, dtype=np.uint8)
+    cv2.imwrite(str(landscape), np.dstack([np.tile(gradient, (256, 1))] * 3))
+    window.load_portrait_file(str(landscape))
+    qtbot.waitUntil(lambda: window.portrait_panel.error_text() != "", timeout=10000)
+    assert "No face" in window.portrait_panel.error_text()
+    assert Path(window.active_portrait_path) == DEFAULT_PORTRAIT
+
+
+def test_good_portrait_after_error_clears_the_error(window, qtbot, tmp_path):
+    bogus = tmp_path / "broken.jpg"
+    bogus.write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    window.load_portrait_file(str(bogus))
+    qtbot.waitUntil(lambda: window.portrait_panel.error_text() != "", timeout=10000)
+    window.load_portrait_file(str(PORTRAITS_DIR / "obama.jpg"))
+    qtbot.waitUntil(lambda: window.active_portrait_path.endswith("obama.jpg"), timeout=10000)
+    assert window.portrait_panel.error_text() == ""
