@@ -59,3 +59,18 @@ class OneEuroFilter:
         self._value = self._value + _alpha(cutoff, dt) * (value - self._value)
         self._time = timestamp
         return self._value.copy()
+
+
+@dataclass(frozen=True)
+class SmoothingConfig:
+    """One Euro settings for each part of the driving signal.
+
+    Head pose and slow expression (cheeks, brows, jaw line) are filtered hard, since their jitter is what a
+    viewer sees as a shaky avatar. Eyelids, lips and gaze move in a few frames (a blink lasts ~100-150 ms),
+    so their filter reacts to speed at once (high d_cutoff) and opens wide (high beta): a blink or a mouth
+    closing passes whole instead of being averaged away.
+    """
+
+    pose: OneEuroConfig = OneEuroConfig(min_cutoff=0.5, beta=1.0, d_cutoff=1.0)
+    expression: OneEuroConfig = OneEuroConfig(min_cutoff=0.8, beta=1.0, d_cutoff=1.0)
+    blinks_and_lips: OneEuroConfig = OneEuroConfig(min_cutoff=2.0, beta=40.0, d_cutoff=8.0)
