@@ -152,8 +152,10 @@ class KnotStreamer:
         emitted = latents[:, :K]
         self.knot_latents = latents[:, K:K + k] if k else None
 
-        # Idea 1: commit the clean emitted frames to the sliding window, then re-base time by K.
-        commit_chunk(self.model, emitted, cond[:, :K], self.cache)
+        # Idea 1: commit the clean emitted frames to the sliding window, then re-base time by K. A fallback
+        # chunk is not committed: its K/V may be non-finite and would poison every later chunk through the window.
+        if not fallback:
+            commit_chunk(self.model, emitted, cond[:, :K], self.cache)
         self.cache.shift_window(-K)
 
         out = [StreamFrame(emitted[0, i], frames[i].timestamp, self.frames_out + i, fallback) for i in range(K)]
