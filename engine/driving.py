@@ -161,10 +161,10 @@ class DrivingState:
                              self.expression * keep, self.gaze * keep)
 
 
-_IRISES = tuple(i for _, _, iris in EYES for i in iris)
+_IRISES = np.array([i for _, _, iris in EYES for i in iris])
 # Landmarks whose motion is fast and must survive smoothing whole: eyelids, lips (irises go through gaze).
-_FAST = tuple(sorted(set(MOUTH + tuple(i for up, low, _ in EYES for i in up + low))))
-_SLOW = tuple(i for i in range(topo.NUM_LANDMARKS) if i not in set(_FAST) | set(_IRISES))
+_FAST = np.array(sorted(set(MOUTH + tuple(i for up, low, _ in EYES for i in up + low))))
+_SLOW = np.array([i for i in range(topo.NUM_LANDMARKS) if i not in set(_FAST.tolist()) | set(_IRISES.tolist())])
 
 
 class _StateFilter:
@@ -183,8 +183,8 @@ class _StateFilter:
     def __call__(self, state: DrivingState, t: float) -> DrivingState:
         pose = self.pose(np.concatenate([state.rotvec, state.shift, [state.log_scale]]), t)
         expression = state.expression.copy()
-        expression[list(_SLOW)] = self.slow(state.expression[list(_SLOW)], t)
-        expression[list(_FAST)] = self.fast(state.expression[list(_FAST)], t)
+        expression[_SLOW] = self.slow(state.expression[_SLOW], t)
+        expression[_FAST] = self.fast(state.expression[_FAST], t)
         return DrivingState(pose[:3], pose[3:5], float(pose[5]), expression, self.gaze(state.gaze, t))
 
 
@@ -203,6 +203,7 @@ class Retargeter:
         self._portrait_pose = head_pose(portrait)
         self._portrait_head = self._portrait_pose.to_head(portrait)  # (478, 3) portrait in its head frame
         self._portrait_gaze = gaze(self._portrait_head)
+        self._portrait_eye_openness = [eye_openness(self._portrait_head, eye) for eye in (0, 1)]
         self._neutral: np.ndarray | None = None  # driving neutral landmarks (478, 3) pixels
         self._neutral_pose: HeadPose | None = None
         self._neutral_gaze = np.zeros((2, 2))
@@ -258,7 +259,7 @@ class Retargeter:
         centre_now = scale * rot @ neutral_pose.origin + trans
         shift = (centre_now - neutral_pose.origin)[:2] / neutral_pose.scale
         expression = offsets * self._region_scale
-        expression[list(_IRISES)] = 0.0  # irises are placed by gaze
+        expression[_IRISES] = 0.0  # irises are placed by gaze
         return DrivingState(rotvec, shift, math.log(max(scale, 1e-6)), expression,
                              gaze(driving_head) - self._neutral_gaze)
 
@@ -300,7 +301,8 @@ class Retargeter:
         """Motion state -> (478, 2) portrait landmarks in portrait pixels."""
         pose = self._portrait_pose
         head = self._portrait_head + state.expression
-        head = _place_irises(head, self._portrait_head, self._portrait_gaze + state.gaze)
+        head = _place_irises(head, self._portrait_head, self._portrait_eye_openness,
+                             self._portrait_gaze + state.gaze)
         rot = pose.rotation @ cv2.Rodrigues(state.rotvec.reshape(3, 1))[0] @ pose.rotation.T
         scale = math.exp(state.log_scale) if self.config.follow_scale else 1.0
         points = scale * (pose.to_image(head) - pose.origin) @ rot.T + pose.origin
@@ -349,7 +351,8 @@ def _blink_closure(timestamp: float, idle: IdleConfig) -> float:
     return math.sin(math.pi * phase / idle.blink_duration_s)
 
 
-def _place_irises(head: np.ndarray, neutral_head: np.ndarray, target_gaze: np.ndarray) -> np.ndarray:
+def _place_irises(head: np.ndarray, neutral_head: np.ndarray, neutral_openness: list[float],
+                  target_gaze: np.ndarray) -> np.ndarray:
     """Move each iris to `target_gaze` (2, 2) relative to its eye corners, and squash it vertically as the
     lids close so that it never pokes out of a shut eye (a fold in the warp)."""
     out = head.copy()
@@ -359,7 +362,7 @@ def _place_irises(head: np.ndarray, neutral_head: np.ndarray, target_gaze: np.nd
         width = float(np.linalg.norm(corners[0] - corners[1]))
         centre = corners.mean(axis=0) + target_gaze[eye] * width
         shape = neutral_head[iris, :2] - neutral_head[iris[0], :2]  # iris outline around its centre
-        squash = float(np.clip(eye_openness(head, eye) / max(eye_openness(neutral_head, eye), 1e-6), 0.0, 1.0))
+        squash = float(np.clip(eye_openness(head, eye) / max(neutral_openness[eye], 1e-6), 0.0, 1.0))
         lids_mid = (head[list(upper[2:7]), 1].mean() + head[list(lower[2:7]), 1].mean()) / 2
         centre[1] = lids_mid + (centre[1] - lids_mid) * squash
         out[iris, 0] = centre[0] + shape[:, 0]

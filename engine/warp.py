@@ -24,6 +24,7 @@ _OVAL = list(topo.FACE_OVAL)
 _HEAD_RING_SCALE = 1.3  # ring that moves with the head (hair, ears, neck top)
 _FIXED_RING_SCALE = 2.0  # ring that never moves: the deformation fades out between the two rings
 _RING_POINTS = 18
+_NECK_STIFFNESS = 0.6  # how much less than the head the ring below the chin moves
 _MOUTH_COLOUR = np.array([30.0, 12.0, 14.0], dtype=np.float32)  # shadowed mouth interior (RGB)
 _TONGUE_COLOUR = np.array([120.0, 52.0, 58.0], dtype=np.float32)
 
@@ -114,11 +115,17 @@ def _dst_vertices(mesh: WarpMesh, dst: np.ndarray) -> np.ndarray:
     za = (a - mu_a) @ np.array([1.0, 1j])
     zb = (b - mu_b) @ np.array([1.0, 1j])
     z = np.vdot(za, zb) / max(np.vdot(za, za).real, 1e-12)
-    ring = src[n : n + _RING_POINTS] - mu_a
-    ring_z = (ring @ np.array([1.0, 1j])) * z
+    ring_src = src[n : n + _RING_POINTS]
+    ring_z = ((ring_src - mu_a) @ np.array([1.0, 1j])) * z
+    ring_moved = np.stack([ring_z.real, ring_z.imag], axis=1) + mu_b
+    # Hair and ears move with the head; the neck below the chin only partly, as it does on a real body.
+    down = src[topo.CHIN] - src[topo.FOREHEAD]
+    spokes = ring_src - src[_OVAL].mean(axis=0)
+    cos_down = spokes @ down / np.maximum(np.linalg.norm(spokes, axis=1) * np.linalg.norm(down), 1e-9)
+    follow = 1.0 - _NECK_STIFFNESS * np.clip(cos_down, 0.0, 1.0)
     out = src.copy()
     out[:n] = dst
-    out[n : n + _RING_POINTS] = np.stack([ring_z.real, ring_z.imag], axis=1) + mu_b
+    out[n : n + _RING_POINTS] = ring_src + follow[:, None] * (ring_moved - ring_src)
     return out
 
 
