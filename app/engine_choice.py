@@ -48,7 +48,7 @@ def build_animator(choice: AnimatorChoice) -> BuiltAnimator:
             reason = str(err).rstrip(".")
         except ImportError as err:
             reason = f"its module could not be imported: {err}"
-        except (RuntimeError, OSError) as err:  # e.g. CUDA asked for on a machine without it
+        except (RuntimeError, OSError, ValueError) as err:  # e.g. CUDA asked for on a machine without it
             reason = str(err).splitlines()[0].rstrip(".") if str(err) else type(err).__name__
         log.warning("Knot Forcing unavailable, using warp: %s", reason)
     from engine.warp import WarpAnimator

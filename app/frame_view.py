@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app import texts
@@ -74,7 +74,7 @@ class FrameView(QWidget):
         if self.show_landmarks and self._landmarks is not None:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setPen(QPen(QColor(80, 230, 140), max(1.5, scale * 0.8)))
-            for x, y in self._landmarks:
-                painter.drawPoint(QPointF(target.x() + x * scale, target.y() + y * scale))
+            xy = self._landmarks * scale + np.array([target.x(), target.y()], dtype=np.float32)
+            painter.drawPoints(QPolygonF([QPointF(float(x), float(y)) for x, y in xy]))
         painter.setPen(QColor(230, 230, 235))
         painter.drawText(self.rect().adjusted(8, 6, -8, -6), Qt.AlignmentFlag.AlignLeft, self.title)

@@ -53,11 +53,12 @@ class PortraitGallery(QListWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setViewMode(QListWidget.ViewMode.IconMode)
-        self.setIconSize(QSize(72, 72))
-        self.setGridSize(QSize(92, 100))
+        self.setIconSize(QSize(64, 64))
+        self.setGridSize(QSize(78, 90))
         self.setMovement(QListWidget.Movement.Static)
         self.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.setWordWrap(True)
+        self.setMaximumHeight(2 * 90 + 8)  # two rows of thumbnails, then it scrolls
         self.setDragDropMode(QAbstractItemView.DragDropMode.NoDragDrop)
         self.setAcceptDrops(False)  # drops go to the window, which treats them as new portraits
 
@@ -110,16 +111,21 @@ class PortraitPanel(QWidget):
         self.error_label.setStyleSheet("color: #e05050;")
         self.error_label.hide()
 
+        self.recent_title = QLabel(f"<b>{texts.GALLERY_RECENT}</b>")
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"<b>{texts.GALLERY_BUNDLED}</b>"))
-        layout.addWidget(self.bundled, 2)
-        layout.addWidget(QLabel(f"<b>{texts.GALLERY_RECENT}</b>"))
-        layout.addWidget(self.recent, 2)
+        layout.addWidget(self.bundled)
+        layout.addWidget(self.recent_title)
+        layout.addWidget(self.recent)
         layout.addWidget(self.add_button)
         layout.addWidget(self.crop, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.active_label)
         layout.addWidget(self.error_label)
+        layout.addStretch(1)
         self.setMinimumWidth(220)
+        self.setMaximumWidth(300)
+        self.recent_title.hide()
+        self.recent.hide()
 
         self.bundled.set_paths(bundled)
         for gallery in (self.bundled, self.recent):
@@ -134,6 +140,8 @@ class PortraitPanel(QWidget):
         """Show these recently used portraits (bundled ones are not repeated)."""
         bundled = set(self.bundled.paths())
         shown = [p for p in paths if p not in bundled and Path(p).is_file()]
+        self.recent_title.setVisible(bool(shown))
+        self.recent.setVisible(bool(shown))
         if shown != self.recent.paths():
             self.recent.set_paths(shown)
             for path in shown:

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QByteArray, QSettings
 
 from app.sources import SourceSpec
+from engine.config import PRESETS as ENGINE_PRESETS
 
 OUTPUT_SIZES: tuple[tuple[int, int], ...] = ((640, 480), (1280, 720), (1920, 1080))
 OUTPUT_FPS: tuple[int, ...] = (15, 24, 30, 60)
-PRESETS: tuple[str, ...] = ("tiny", "base", "large")
+PRESETS: tuple[str, ...] = tuple(ENGINE_PRESETS)
 ANIMATORS: tuple[str, ...] = ("knot", "warp")
 MAX_RECENT = 8
 
