@@ -194,10 +194,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(texts.PORTRAIT_LOADING.format(name=Path(path).name), STATUS_MESSAGE_MS)
         self.loader.load(path)
 
-    def _on_portrait_loaded(self, portrait, path: str) -> None:
+    def _on_portrait_loaded(self, portrait, path: str, notice: str) -> None:
         self.active_portrait, self.active_portrait_path = portrait, path
         self.generation.set_portrait(portrait)
-        self.portrait_panel.show_active(portrait, path)
+        self.portrait_panel.show_active(portrait, path, notice)
         self.prefs.remember_portrait(path)
         self.portrait_panel.set_recent(self.prefs.recent_portraits)
         self.statusBar().showMessage(texts.PORTRAIT_ACTIVE.format(name=Path(path).name), STATUS_MESSAGE_MS)

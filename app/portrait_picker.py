@@ -106,6 +106,10 @@ class PortraitPanel(QWidget):
         self.crop.setFixedSize(180, 180)
         self.crop.setStyleSheet("background: #18181c; color: #a0a0aa; border-radius: 4px;")
         self.active_label = QLabel("")
+        self.notice_label = QLabel("")
+        self.notice_label.setWordWrap(True)
+        self.notice_label.setStyleSheet("color: #b07020;")
+        self.notice_label.hide()
         self.error_label = QLabel("")
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #e05050;")
@@ -120,6 +124,7 @@ class PortraitPanel(QWidget):
         layout.addWidget(self.add_button)
         layout.addWidget(self.crop, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.active_label)
+        layout.addWidget(self.notice_label)
         layout.addWidget(self.error_label)
         layout.addStretch(1)
         self.setMinimumWidth(220)
@@ -152,8 +157,8 @@ class PortraitPanel(QWidget):
         self.bundled.set_thumbnail(path, rgb)
         self.recent.set_thumbnail(path, rgb)
 
-    def show_active(self, portrait, path: str) -> None:
-        """The portrait now animated (engine.animator.Portrait) and where it came from: crop, label, selection."""
+    def show_active(self, portrait, path: str, notice: str = "") -> None:
+        """The portrait now animated (engine.animator.Portrait), where it came from and what loading changed."""
         crop = face_crop(portrait.image, portrait.landmarks)
         pixmap = QPixmap.fromImage(rgb_to_qimage(crop))
         self.crop.setPixmap(pixmap.scaled(self.crop.size(), Qt.AspectRatioMode.KeepAspectRatio,
@@ -162,7 +167,13 @@ class PortraitPanel(QWidget):
         for gallery in (self.bundled, self.recent):
             item = gallery.item_for(path)
             gallery.setCurrentItem(item) if item is not None else gallery.clearSelection()
+        self.notice_label.setText(notice)
+        self.notice_label.setVisible(bool(notice))
         self.clear_error()
+
+    def notice_text(self) -> str:
+        """What loading changed about the active portrait, '' when nothing."""
+        return self.notice_label.text() if self.notice_label.isVisibleTo(self) else ""
 
     def show_error(self, sentence: str) -> None:
         """One sentence in the panel saying why the last request failed."""

@@ -348,7 +348,7 @@ class OutputWorker(StoppableThread):
 class PortraitLoader(StoppableThread):
     """Validates portraits (file or array) and makes gallery thumbnails, off the GUI thread."""
 
-    portrait_loaded = Signal(object, str)  # engine.animator.Portrait, source path ('' for arrays)
+    portrait_loaded = Signal(object, str, str)  # engine.animator.Portrait, source path, notice ('' or a sentence)
     portrait_failed = Signal(str, str)  # source path, one sentence why
     thumbnail_ready = Signal(str, object)  # path, (h, w, 3) uint8 RGB
 
@@ -390,7 +390,7 @@ class PortraitLoader(StoppableThread):
             log.exception("portrait load failed")
             self.portrait_failed.emit(path, f"{Path(path).name} could not be read as a portrait ({err}).")
             return
-        self.portrait_loaded.emit(portrait, path)
+        self.portrait_loaded.emit(portrait, path, portrait_notice(path))
 
     def _thumbnail(self, path: str) -> None:
         bgr = cv2.imread(path, cv2.IMREAD_COLOR)
@@ -400,3 +400,19 @@ class PortraitLoader(StoppableThread):
         small = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         self.thumbnail_ready.emit(path, cv2.cvtColor(small, cv2.COLOR_BGR2RGB))
 
+
+def portrait_notice(path: str) -> str:
+    """What loading changed about the photo at `path` (grey, transparency, size), as one sentence or ''."""
+    from engine.portrait import MAX_SIDE
+
+    image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if image is None:
+        return ""
+    name, (height, width) = Path(path).name, image.shape[:2]
+    if image.ndim == 2 or image.shape[2] == 1:
+        return texts.PORTRAIT_GRAYSCALE.format(name=name)
+    if image.shape[2] == 4 and image[..., 3].min() < 255:
+        return texts.PORTRAIT_ALPHA.format(name=name)
+    if max(height, width) > MAX_SIDE:
+        return texts.PORTRAIT_SHRUNK.format(name=name, width=width, height=height, limit=MAX_SIDE)
+    return ""

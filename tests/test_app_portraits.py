@@ -100,3 +100,26 @@ def test_good_portrait_after_error_clears_the_error(window, qtbot, tmp_path):
     window.load_portrait_file(str(PORTRAITS_DIR / "obama.jpg"))
     qtbot.waitUntil(lambda: window.active_portrait_path.endswith("obama.jpg"), timeout=10000)
     assert window.portrait_panel.error_text() == ""
+
+
+def _obama_bgr() -> np.ndarray:
+    return cv2.imread(str(PORTRAITS_DIR / "obama.jpg"))
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "words"),
+    [
+        ("grey.png", lambda: cv2.cvtColor(_obama_bgr(), cv2.COLOR_BGR2GRAY), "grayscale"),
+        ("cutout.png", lambda: np.dstack([_obama_bgr(), np.full(_obama_bgr().shape[:2], 128, np.uint8)]),
+         "transparent"),
+        ("poster.jpg", lambda: cv2.resize(_obama_bgr(), None, fx=4, fy=4), "scaled down"),
+    ],
+)
+def test_unusual_photo_is_animated_with_a_sentence_saying_what_changed(window, qtbot, tmp_path, name, make, words):
+    path = tmp_path / name
+    cv2.imwrite(str(path), make())
+    window.load_portrait_file(str(path))
+    qtbot.waitUntil(lambda: window.active_portrait_path == str(path), timeout=10000)
+    assert words in window.portrait_panel.notice_text() and name in window.portrait_panel.notice_text()
+    assert window.portrait_panel.error_text() == ""
+    assert window.active_portrait.image.ndim == 3 and window.active_portrait.image.shape[2] == 3
