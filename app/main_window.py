@@ -18,12 +18,13 @@ from app.about import about_markdown
 from app.controls import EnginePanel, OutputPanel, SourcePanel, ViewPanel
 from app.engine_choice import AnimatorChoice
 from app.frame_view import FrameView
+from app.portrait_loader import PortraitLoader
 from app.portrait_picker import PortraitPanel, bundled_portraits
 from app.queues import DropOldestQueue
 from app.settings import AppSettings
 from app.sinks import PreviewSink
 from app.sources import DEFAULT_PORTRAIT, PORTRAITS_DIR, REPO_ROOT, SourceSpec, list_webcams
-from app.workers import CaptureWorker, GenerationWorker, OutputWorker, PortraitLoader
+from app.workers import CaptureWorker, GenerationWorker, OutputWorker
 
 STOP_TIMEOUT_S = 2.0
 STATUS_MESSAGE_MS = 8000
