@@ -161,49 +161,66 @@ def warp_with_mesh(image: np.ndarray, mesh: WarpMesh, dst: np.ndarray) -> np.nda
     shifted = np.round((d - [x0, y0]) * 16).astype(np.int32)
     for t in order:
         cv2.fillConvexPoly(tri_id, shifted[t], int(t), lineType=cv2.LINE_8, shift=4)
-    # One affine per triangle, dst -> src: [x, y, 1] @ A (3, 2) = src.
-    ones = np.ones((len(tris), 3, 1))
-    dst_h = np.concatenate([d, ones], axis=2)  # (T, 3, 3)
-    det = np.linalg.det(dst_h)
-    good = np.abs(det) > 1e-9
-    affine = np.zeros((len(tris), 3, 2))
-    affine[:, :2, :] = np.eye(2)  # identity for degenerate triangles (they cover no pixel anyway)
-    affine[good] = np.linalg.solve(dst_h[good], s[good])
+    # One affine per triangle (dst -> src), with an identity row appended for pixels outside every triangle.
+    affine = np.concatenate([_affine_dst_to_src(d, s), [[1.0, 0.0, 0.0, 0.0, 1.0, 0.0]]]).astype(np.float32)
+    ids = np.where(tri_id >= 0, tri_id, len(tris))
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    inside = tri_id >= 0
-    ids = np.where(inside, tri_id, 0)
-    a = affine[ids].astype(np.float32)  # (h, w, 3, 2)
-    map_x = np.where(inside, xs * a[..., 0, 0] + ys * a[..., 1, 0] + a[..., 2, 0], xs)
-    map_y = np.where(inside, xs * a[..., 0, 1] + ys * a[..., 1, 1] + a[..., 2, 1], ys)
-    patch = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    patch = _fill_mouth(patch, image, src_v[: topo.NUM_LANDMARKS], dst, (x0, y0))
-    out[y0:y1, x0:x1] = patch
+    coef = [affine[:, k][ids] for k in range(6)]  # six (h, w) gathers: cheaper than one (h, w, 6)
+    map_x = xs * coef[0] + ys * coef[1] + coef[2]
+    map_y = xs * coef[3] + ys * coef[4] + coef[5]
+    out[y0:y1, x0:x1] = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    _fill_mouth(out, image, src_v[: topo.NUM_LANDMARKS], dst)
     return out
 
 
-def _fill_mouth(patch: np.ndarray, image: np.ndarray, src: np.ndarray, dst: np.ndarray,
-                origin: tuple[int, int]) -> np.ndarray:
-    """Redraw the mouth gap (inside the target inner lips) without stretching what was inside it.
+def _affine_dst_to_src(d: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """(T, 3, 2) target and source triangles -> (T, 6) maps src = (a x + b y + c, d x + e y + f).
+
+    Closed-form 2x2 inverse per triangle (batched LAPACK solves cost more than the whole remap);
+    degenerate target triangles cover no pixel and get the identity.
+    """
+    e1, e2 = d[:, 1] - d[:, 0], d[:, 2] - d[:, 0]
+    det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+    good = np.abs(det) > 1e-9
+    det = np.where(good, det, 1.0)
+    # inverse of [[e1x, e2x], [e1y, e2y]]: barycentric (u, v) = inv @ (p - d0)
+    inv = np.stack([np.stack([e2[:, 1], -e2[:, 0]], 1), np.stack([-e1[:, 1], e1[:, 0]], 1)], 1) / det[:, None, None]
+    f1, f2 = s[:, 1] - s[:, 0], s[:, 2] - s[:, 0]
+    lin = np.stack([f1, f2], axis=2) @ inv  # (T, 2, 2): src offset = lin @ (p - d0)
+    offset = s[:, 0] - np.einsum("tij,tj->ti", lin, d[:, 0])
+    out = np.concatenate([lin[:, 0], offset[:, :1], lin[:, 1], offset[:, 1:]], axis=1)
+    out[~good] = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+    return out
+
+
+def _fill_mouth(out: np.ndarray, image: np.ndarray, src: np.ndarray, dst: np.ndarray) -> None:
+    """Redraw the mouth gap (inside the target inner lips) of `out` in place, without stretching its content.
 
     Teeth hang from the upper jaw: the portrait's own mouth interior (teeth of a smile) is moved with the
     upper inner lip, unstretched; whatever of the gap the portrait did not show is shadow, painted dark.
-    Both borders are antialiased, so lips and interior meet without a seam. Arrays are patch-sized.
+    Both borders are antialiased, so lips and interior meet without a seam.
     """
     inner = list(topo.INNER_LIPS)
+    h, w = out.shape[:2]
+    lo = np.clip(np.floor(dst[inner].min(axis=0)).astype(int) - 1, 0, [w, h])
+    hi = np.clip(np.ceil(dst[inner].max(axis=0)).astype(int) + 2, 0, [w, h])
+    if (hi <= lo).any():
+        return
+    origin = lo.astype(np.float64)
     dst_poly = dst[inner] - origin
-    gap = _polygon_mask(patch.shape[:2], dst_poly)
+    gap = _polygon_mask((hi[1] - lo[1], hi[0] - lo[0]), dst_poly)
     if not gap.any():
-        return patch
+        return
     shift = (dst[_INNER_UPPER] - src[_INNER_UPPER]).mean(axis=0)
-    h, w = patch.shape[:2]
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    ys, xs = np.mgrid[0 : gap.shape[0], 0 : gap.shape[1]].astype(np.float32)
     interior = cv2.remap(image, xs + np.float32(origin[0] - shift[0]), ys + np.float32(origin[1] - shift[1]),
                          cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-    shown = _polygon_mask(patch.shape[:2], src[inner] + shift - origin)[..., None]
+    shown = _polygon_mask(gap.shape, src[inner] + shift - origin)[..., None]
     interior = interior * shown + (1.0 - shown) * _mouth_shadow(ys, dst_poly)
     alpha = gap[..., None]
-    blended = patch.astype(np.float32) * (1.0 - alpha) + interior * alpha
-    return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+    region = out[lo[1] : hi[1], lo[0] : hi[0]]
+    blended = region.astype(np.float32) * (1.0 - alpha) + interior * alpha
+    region[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
 
 def _mouth_shadow(ys: np.ndarray, gap_polygon: np.ndarray) -> np.ndarray:

@@ -105,3 +105,12 @@ def test_warp_with_cached_mesh_equals_warp_image(default_portrait):
     dst = _open_mouth(lm, 0.1)
     cached = warp_with_mesh(default_portrait.image, mesh, dst)
     assert np.array_equal(cached, warp_image(default_portrait.image, lm, dst))
+
+
+def test_moving_every_landmark_by_a_constant_translates_the_face(default_portrait):
+    lm = default_portrait.landmarks[:, :2]
+    out = warp_image(default_portrait.image, lm, lm + [5.0, 3.0])
+    x0, y0 = lm[list(topo.FACE_OVAL)].min(axis=0).astype(int) + 20
+    x1, y1 = lm[list(topo.FACE_OVAL)].max(axis=0).astype(int) - 20
+    moved = out[y0 + 3 : y1 + 3, x0 + 5 : x1 + 5].astype(int)
+    assert np.abs(moved - default_portrait.image[y0:y1, x0:x1]).mean() < 1.0
