@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import subprocess
+import sys
+import time
 
 import cv2
 import pytest
 
 from engine import render
-from tests.conftest import DEMO_CLIP, PORTRAITS
+from tests.conftest import DEMO_CLIP, PORTRAITS, REPO
 
 
 def _args(*argv: str) -> argparse.Namespace:
@@ -58,3 +62,39 @@ def test_warp_is_the_default_animator():
     from engine.warp import WarpAnimator
 
     assert isinstance(render.make_animator(_args("--out", "x.mp4").animator), WarpAnimator)
+
+
+def test_main_py_render_prints_fps_and_writes_the_video(tmp_path):
+    out = tmp_path / "cli.mp4"
+    done = subprocess.run([sys.executable, "main.py", "render", "--frames", "12", "--out", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "fps" in done.stdout
+    assert _count_frames(out)[0] == 12
+
+
+def test_main_py_render_of_a_missing_portrait_says_one_sentence(tmp_path):
+    out = tmp_path / "cli.mp4"
+    done = subprocess.run([sys.executable, "main.py", "render", "--portrait", str(tmp_path / "nobody.png"),
+                           "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "does not exist" in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists()
+
+
+def test_ctrl_c_during_render_leaves_no_file_behind(tmp_path):
+    out = tmp_path / "interrupted.mp4"
+    proc = subprocess.Popen([sys.executable, "main.py", "render", "--frames", "100000", "--out", str(out)],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob("*.part.mp4")) and time.monotonic() < deadline:
+            time.sleep(0.05)  # wait until frames are being written
+        assert list(tmp_path.glob("*.part.mp4")), "render never started writing"
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "interrupted" in stderr
+    assert list(tmp_path.iterdir()) == []
