@@ -151,7 +151,7 @@ class MainWindow(QMainWindow):
         self.portrait_panel.thumbnail_needed.connect(self.loader.thumbnail)
         self.generation = GenerationWorker(self.driving_queue, self.output_queue, self.engine_panel.choice())
         self.generation.avatar_ready.connect(self._on_avatar)
-        self.generation.landmarks_ready.connect(self.driving_view.set_landmarks)
+        self.generation.landmarks_ready.connect(self._on_landmarks)
         self.generation.fps_measured.connect(self._on_generation_fps)
         self.generation.animator_ready.connect(self._on_animator_ready)
         self.generation.cuda_checked.connect(self.engine_panel.offer_cuda)
@@ -278,6 +278,10 @@ class MainWindow(QMainWindow):
         latency = time.monotonic() - frame.timestamp
         self._latency_s = latency if self._latency_s == 0 else 0.9 * self._latency_s + 0.1 * latency
         self.latency_label.setText(texts.LATENCY.format(ms=self._latency_s * 1000))
+
+    def _on_landmarks(self, landmarks) -> None:
+        self.driving_view.set_landmarks(landmarks)
+        self.generation.landmark_gate.leave()
 
     def _on_generation_fps(self, fps: float) -> None:
         self.fps_label.setText(texts.GENERATION_FPS.format(fps=fps))

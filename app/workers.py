@@ -11,6 +11,7 @@ thread never waits on them.
 from __future__ import annotations
 
 import logging
+import platform
 import threading
 import time
 from collections import deque
@@ -109,8 +110,7 @@ class CaptureWorker(StoppableThread):
         """Generator of RGB frames for the spec; emits source_opened once the first frame is in."""
         spec = self.spec
         if spec.kind in ("auto", "webcam"):
-            capture = cv2.VideoCapture(spec.webcam_index)
-            ok, bgr = capture.read() if capture.isOpened() else (False, None)
+            capture, ok, bgr = _probe_webcam(spec.webcam_index)
             if ok:
                 return self._webcam_frames(capture, bgr, spec)
             capture.release()
@@ -166,6 +166,7 @@ class GenerationWorker(StoppableThread):
         self.frames_in = frames_in
         self.output = output
         self.gate = GuiGate(2)
+        self.landmark_gate = GuiGate(2)
         self.frames_generated = 0
         self._choice = choice or AnimatorChoice()
         self._pipeline = None
@@ -213,7 +214,8 @@ class GenerationWorker(StoppableThread):
             except KnotCamError as err:
                 self.failed.emit(str(err))
                 continue
-            self.landmarks_ready.emit(self._pipeline.last_landmarks)
+            if self.landmark_gate.try_enter():
+                self.landmarks_ready.emit(self._pipeline.last_landmarks)
             for frame in frames:
                 self.frames_generated += 1
                 meter.tick()
@@ -344,3 +346,12 @@ class OutputWorker(StoppableThread):
             recorder, self._recorder = self._recorder, None
             recorder.close()
             self.recording_finished.emit(str(recorder.path))
+
+
+def _probe_webcam(index: int) -> tuple[cv2.VideoCapture, bool, np.ndarray | None]:
+    """Open webcam `index` and read one frame; on Linux a missing /dev/videoN is not even tried (no noise)."""
+    if platform.system() == "Linux" and not Path(f"/dev/video{index}").exists():
+        return cv2.VideoCapture(), False, None
+    capture = cv2.VideoCapture(index)
+    ok, bgr = capture.read() if capture.isOpened() else (False, None)
+    return capture, ok, bgr
