@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
+#: Face crop side = this times the face oval's extent; training data and the animator use the same crop.
+FACE_CROP_SCALE = 1.8
+
 
 @dataclass(frozen=True)
 class ModelConfig:

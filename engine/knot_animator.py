@@ -21,7 +21,7 @@ import torch
 from engine import face_topology as topo
 from engine.animator import Animator, AvatarFrame, Motion, Portrait
 from engine.codec import FrameCodec, to_tensor
-from engine.config import ModelConfig, StreamConfig, get_preset
+from engine.config import FACE_CROP_SCALE, ModelConfig, StreamConfig, get_preset
 from engine.crop import CropBox
 from engine.model.dit import CausalDiT
 from engine.motion_map import MotionRenderer
@@ -32,7 +32,6 @@ from engine.weights import load_weights
 log = logging.getLogger(__name__)
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-CROP_SCALE = 1.8  # face crop side = 1.8 x the face oval's extent (training data uses the same)
 
 
 def default_weights_path(preset: str) -> Path:
@@ -69,7 +68,7 @@ class KnotAnimator(Animator):
     def set_portrait(self, portrait: Portrait) -> None:
         """Align the face crop, encode it and fill the reference cache; resets the stream."""
         r = self.cfg.resolution
-        self.box = CropBox.from_landmarks(portrait.landmarks, CROP_SCALE)
+        self.box = CropBox.from_landmarks(portrait.landmarks, FACE_CROP_SCALE)
         self.crop = self.box.crop(portrait.image, r)
         crop_landmarks = self.box.to_crop(portrait.landmarks[:, :2], r)
         self.crop_mesh: WarpMesh = build_mesh(crop_landmarks, (r, r))

@@ -211,6 +211,10 @@ class CausalDiT(nn.Module):
             h = blk.finish(h, out, mod)
         return self._output(h, temb, frames)
 
+    def forward(self, *args, **kwargs) -> torch.Tensor:
+        """The full masked pass (what training runs, also through DistributedDataParallel)."""
+        return self.forward_sequence(*args, **kwargs)
+
     def new_cache(self, window_frames: int, use_reference_cache: bool = True, batch: int = 1,
                   device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> KVCache:
         """A cache sized for this model: one reference frame of slots, W frames of window."""

@@ -1,0 +1,1 @@
+"""Training/evaluation data: prepared clips (aligned face crops + landmarks + warp priors) and their loader."""
