@@ -6,10 +6,11 @@ to the workers and shows what comes back.
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
@@ -27,6 +28,7 @@ from app.sources import DEFAULT_PORTRAIT, PORTRAITS_DIR, REPO_ROOT, SourceSpec, 
 from app.workers import CaptureWorker, GenerationWorker, OutputWorker
 
 STOP_TIMEOUT_S = 2.0
+AVATAR_BURST = 4  # frames one animator step may deliver at once (a Knot Forcing chunk); queues hold that many
 STATUS_MESSAGE_MS = 8000
 
 
@@ -56,6 +58,10 @@ class MainWindow(QMainWindow):
         self._pending_source: SourceSpec | None = None
         self.capture: CaptureWorker | None = None
         self._retiring: list[CaptureWorker] = []
+        self._avatar_backlog: deque = deque(maxlen=AVATAR_BURST)  # AvatarFrames waiting for their display slot
+        self._last_avatar_shown = 0.0
+        self._avatar_pacer = QTimer(self)
+        self._avatar_pacer.timeout.connect(self._show_next_avatar)
         self.setWindowTitle(texts.WINDOW_TITLE)
         self.setAcceptDrops(True)
         self._build_widgets()
@@ -143,7 +149,7 @@ class MainWindow(QMainWindow):
     # ---- workers ------------------------------------------------------------------------------------------
     def _start_workers(self, options: WindowOptions) -> None:
         self.driving_queue: DropOldestQueue = DropOldestQueue(2)
-        self.output_queue: DropOldestQueue = DropOldestQueue(2)
+        self.output_queue: DropOldestQueue = DropOldestQueue(AVATAR_BURST)
         self.loader = PortraitLoader()
         self.loader.portrait_loaded.connect(self._on_portrait_loaded)
         self.loader.portrait_failed.connect(self._on_portrait_failed)
@@ -273,11 +279,26 @@ class MainWindow(QMainWindow):
 
     # ---- preview and engine -------------------------------------------------------------------------------
     def _on_avatar(self, frame) -> None:
-        self.preview_sink.send(frame.image)
         self.generation.gate.leave()
+        self._avatar_backlog.append(frame)
+        if len(self._avatar_backlog) == 1 and time.monotonic() - self._last_avatar_shown >= 0.8 * self._frame_period():
+            self._show_next_avatar()  # on time: show at once, no added latency
+        elif not self._avatar_pacer.isActive():
+            self._avatar_pacer.start(max(1, int(self._frame_period() * 1000)))
+
+    def _show_next_avatar(self) -> None:
+        if not self._avatar_backlog:
+            self._avatar_pacer.stop()
+            return
+        frame = self._avatar_backlog.popleft()
+        self._last_avatar_shown = time.monotonic()
+        self.preview_sink.send(frame.image)
         latency = time.monotonic() - frame.timestamp
         self._latency_s = latency if self._latency_s == 0 else 0.9 * self._latency_s + 0.1 * latency
         self.latency_label.setText(texts.LATENCY.format(ms=self._latency_s * 1000))
+
+    def _frame_period(self) -> float:
+        return 1.0 / self.output_panel.output_format()[2]
 
     def _on_landmarks(self, landmarks) -> None:
         self.driving_view.set_landmarks(landmarks)

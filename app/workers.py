@@ -165,7 +165,7 @@ class GenerationWorker(StoppableThread):
         super().__init__()
         self.frames_in = frames_in
         self.output = output
-        self.gate = GuiGate(2)
+        self.gate = GuiGate(4)  # a whole chunk of avatar frames may be on its way to the GUI
         self.landmark_gate = GuiGate(2)
         self.frames_generated = 0
         self._choice = choice or AnimatorChoice()
@@ -260,11 +260,13 @@ class OutputWorker(StoppableThread):
         self.frames_in = frames_in
         self.camera_backend = camera_backend
         self.camera_device = camera_device
+        self.frame_period = 1.0 / 30  # seconds between frames sent; follows the chosen output fps
         self._camera = None
         self._recorder = None
 
     def start_camera(self, width: int, height: int, fps: float) -> None:
-        """Open the virtual camera (replacing a running one)."""
+        """Open the virtual camera (replacing a running one); frames are paced at `fps` from now on."""
+        self.frame_period = 1.0 / fps
         self._post(lambda: self._open_camera(width, height, fps))
 
     def stop_camera(self) -> None:
@@ -273,6 +275,7 @@ class OutputWorker(StoppableThread):
 
     def start_recording(self, path: str, fps: float, size: tuple[int, int]) -> None:
         """Record the avatar stream to `path` (appears there when recording stops)."""
+        self.frame_period = 1.0 / fps
         self._post(lambda: self._open_recorder(path, fps, size))
 
     def stop_recording(self) -> None:
@@ -280,12 +283,15 @@ class OutputWorker(StoppableThread):
         self._post(self._close_recorder)
 
     def run(self) -> None:
-        last_report = 0.0
+        last_report = last_sent = 0.0
         try:
             while not self.stopping():
                 self._run_commands()
                 image = self.frames_in.get(POLL_S)
                 if image is not None:
+                    # A chunked animator delivers frames in bursts: spread them out at the output rate.
+                    self._stop_event.wait(max(0.0, last_sent + self.frame_period - time.monotonic()))
+                    last_sent = time.monotonic()
                     self._send(image)
                 now = time.monotonic()
                 if self._camera is not None and now - last_report >= 0.5:
