@@ -23,8 +23,8 @@ class Rope3D:
 
     def _angles(self, pos: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         # pos (..., T) -> cos, sin (..., T, band/2) in float64, so t * freq stays exact; cast at use
-        ang = pos.to(torch.float64)[..., None] * self.freqs.to(device)
-        return ang.cos(), ang.sin()
+        ang = pos.detach().cpu().to(torch.float64)[..., None] * self.freqs
+        return ang.cos().to(device), ang.sin().to(device)
 
     def _rotate_band(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
         # x (..., T, band); cos/sin broadcastable to (..., T, band/2)
