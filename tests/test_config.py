@@ -63,3 +63,19 @@ def test_stream_config_refuses_impossible_chunking(kwargs):
 def test_frames_per_chunk_counts_the_knot():
     assert StreamConfig(chunk_frames=3, knot_frames=1).frames_per_chunk == 4
     assert StreamConfig(chunk_frames=3, knot_frames=0).frames_per_chunk == 3
+
+
+def test_params_command_prints_codec_and_dit_counts_per_preset(capsys):
+    import argparse
+
+    from engine.model import params
+
+    parser = argparse.ArgumentParser()
+    params.add_arguments(parser)
+    assert params.run(parser.parse_args(["--presets", "tiny,base"])) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["preset", "tiny", "base"]
+    tiny = params.parameter_counts("tiny")
+    assert f"{tiny['dit_params'] / 1e6:.3f}M" in lines[1] and f"{tiny['codec_params'] / 1e6:.3f}M" in lines[1]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--presets", "tiny,huge"])

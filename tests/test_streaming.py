@@ -11,6 +11,7 @@ import torch
 
 from engine.config import ModelConfig, StreamConfig
 from engine.model.dit import CausalDiT, build_condition
+from engine.model.layout import streaming_layout
 from engine.streaming import KnotStreamer, StreamFrame
 
 CFG = ModelConfig(resolution=32, latent_channels=4, width=48, depth=2, heads=2, motion_scale=1)
@@ -139,6 +140,42 @@ def test_emitted_frames_carry_the_timestamp_of_their_driving_frame():
     emitted = [f for c in run(streamer, frames) for f in c]
     assert [f.timestamp for f in emitted] == [ts for _, _, ts in frames[: len(emitted)]]
     assert streamer.lookahead_frames == 1
+
+
+@pytest.mark.parametrize("running_ahead", [True, False], ids=["running_ahead", "off"])
+def test_streamer_output_equals_denoising_with_the_full_block_causal_pass(running_ahead):
+    """End to end, without the knot: every chunk the streamer emits is what two Euler steps give when each
+    model call is one forward_sequence over [its emitted history | all noisy chunks] with the block-causal mask
+    (5 chunks of K=2 with W=4, so the window also evicts). Pins the streamer's time handling to the spec."""
+    model = randomised_model()
+    stream = StreamConfig(chunk_frames=2, knot_frames=0, window_frames=4, ahead_frames=3, timesteps=(1.0, 0.5),
+                          running_ahead=running_ahead)
+    K, chunks = 2, 5
+    frames = driving_frames(CFG, K * chunks)
+    streamer = started(model, stream, seed=4)
+    emitted = torch.stack([f.latent for c in run(streamer, frames) for f in c])[None]  # (1, 10, C, h, w)
+
+    g = torch.Generator().manual_seed(4)
+    cfg, s = model.cfg, model.cfg.motion_scale
+    ref = torch.randn(cfg.latent_channels, cfg.latent_size, cfg.latent_size, generator=g)[None]
+    ref_motion = torch.rand(cfg.motion_channels, cfg.motion_size, cfg.motion_size, generator=g)[None, None]
+    ref_cond = build_condition(ref_motion, ref[:, None], None, None, s)[:, 0]
+    cond = build_condition(torch.stack([m for m, _, _ in frames])[None], torch.stack([w for _, w, _ in frames])[None],
+                           None, None, s)  # (1, 10, Cc, h, w); no knot, so no I2V condition
+    noise_gen = torch.Generator().manual_seed(stream.seed)
+    x = torch.cat([torch.randn(1, K, cfg.latent_channels, cfg.latent_size, cfg.latent_size, generator=noise_gen)
+                   for _ in range(chunks)], dim=1)  # the streamer's draws, chunk after chunk
+    layout = streaming_layout(chunks - 1, K, 0, stream.window_frames, 3 if running_ahead else None,
+                              noisy_chunks=list(range(chunks)))
+    history = slice(0, K * (chunks - 1))
+    with torch.no_grad():
+        for t, t_next in ((1.0, 0.5), (0.5, 0.0)):
+            times = torch.cat((torch.zeros(1, K * (chunks - 1)), torch.full((1, K * chunks), t)), dim=1)
+            v = model.forward_sequence(ref, ref_cond, torch.cat((emitted[:, history], x), 1),
+                                       torch.cat((cond[:, history], cond), 1), times, layout)[:, K * (chunks - 1):]
+            x = x + (t_next - t) * v
+    assert (emitted - x).abs().max() < 1e-4
+    assert emitted.abs().mean() > 0.1
 
 
 # --- determinism, portraits ----------------------------------------------------------------------------------
