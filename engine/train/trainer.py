@@ -54,14 +54,6 @@ class _SampleStream(IterableDataset):
             yield collate([self.data.sample(self.length, rng) for _ in range(self.batch_size)], "cpu")
 
 
-def _single_threaded(_worker_id: int) -> None:
-    # Each loader worker is one core's worth of work; library thread pools would oversubscribe the machine.
-    import cv2
-
-    cv2.setNumThreads(1)
-    torch.set_num_threads(1)
-
-
 def _setup_distributed(device: str) -> tuple[int, int, torch.device]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1:
@@ -216,7 +208,7 @@ class Trainer:
         stream = _SampleStream(self.train_set, self.seq_len, self.train_cfg.batch_size,
                                int(self.rng.integers(1 << 31)))
         loader = DataLoader(stream, batch_size=None, num_workers=workers, pin_memory=self.device.type == "cuda",
-                            persistent_workers=True, prefetch_factor=4, worker_init_fn=_single_threaded)
+                            persistent_workers=True, prefetch_factor=4)
         for batch in loader:
             yield {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
 
