@@ -108,13 +108,25 @@ class KnotStreamer:
         return self._generate_chunk()
 
     def flush(self) -> list[StreamFrame]:
-        """End of stream: emit the held-back knot frames as they are."""
-        if self.knot_latents is None:
-            return []
-        out = [StreamFrame(self.knot_latents[0, i], p.timestamp, self.frames_out + i)
-               for i, p in enumerate(self.pending[: self.cfg.knot_frames])]
+        """End of stream: emit every frame pushed and not yet emitted.
+
+        A partial last chunk is completed by repeating the last driving frame; the padding is generated but
+        not emitted. Frames already generated as the knot are emitted as they are. Call set_reference before
+        pushing again.
+        """
+        real = len(self.pending)
+        first_index = self.frames_out
+        out: list[StreamFrame] = []
+        generated = self.cfg.knot_frames if self.knot_latents is not None else 0
+        if real > generated:
+            self.pending += [self.pending[-1]] * (self.cfg.frames_per_chunk - real)
+            out = self._generate_chunk()[:real]
+            real -= len(out)
+        if real and self.knot_latents is not None:
+            out += [StreamFrame(self.knot_latents[0, i], self.pending[i].timestamp, first_index + len(out) + i)
+                    for i in range(real)]
         self.pending, self.knot_latents = [], None
-        self.frames_out += len(out)
+        self.frames_out = first_index + len(out)
         return out
 
     @torch.no_grad()
