@@ -1,7 +1,5 @@
 """Engine choice in the window: Knot Forcing or warp, with an honest fallback when Knot Forcing cannot run."""
 
-import pytest
-
 from app.testing import prepare_qt_environment
 
 prepare_qt_environment()  # before pytest-qt creates the QApplication
@@ -10,18 +8,22 @@ from app import texts  # noqa: E402
 from app.engine_choice import AnimatorChoice, build_animator  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.testing import temporary_settings  # noqa: E402
-from engine.knot_animator import default_weights_path  # noqa: E402
+from engine.knot_animator import KnotAnimator, default_weights_path  # noqa: E402
 from engine.warp import WarpAnimator  # noqa: E402
 
-no_tiny_weights = pytest.mark.skipif(default_weights_path("tiny").exists(),
-                                     reason="the tiny Knot Forcing weights are installed here")
+# Only `tiny` weights ship; `base` has none, which exercises the real missing-weights path.
+assert default_weights_path("tiny").exists() and not default_weights_path("base").exists()
 
 
-@no_tiny_weights
-def test_knot_forcing_without_weights_falls_back_to_warp_and_says_why():
+def test_knot_forcing_with_shipped_weights_is_used_without_notice():
     built = build_animator(AnimatorChoice("knot", "tiny", "cpu"))
+    assert isinstance(built.animator, KnotAnimator) and built.notice == ""
+
+
+def test_knot_forcing_without_weights_falls_back_to_warp_and_says_why():
+    built = build_animator(AnimatorChoice("knot", "base", "cpu"))
     assert isinstance(built.animator, WarpAnimator)
-    assert "tiny.safetensors" in built.fallback_reason
+    assert "base.safetensors" in built.fallback_reason
     assert built.notice.endswith("using the warp animator.")
 
 
@@ -30,9 +32,8 @@ def test_warp_choice_is_honoured_without_notice():
     assert isinstance(built.animator, WarpAnimator) and built.notice == ""
 
 
-@no_tiny_weights
 def test_window_shows_fallback_notice_next_to_engine_choice(qtbot, tmp_path):
-    window = MainWindow(temporary_settings(tmp_path, animator="knot"))
+    window = MainWindow(temporary_settings(tmp_path, animator="knot", preset="base"))
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: "using the warp animator" in window.engine_panel.active.text(), timeout=20000)
