@@ -1,0 +1,151 @@
+"""`python main.py eval [--quick] [--out docs/eval]`: every system on the same inputs, one report.
+
+Writes report.md (first table: one row per system, one column per metric, plus fps), results.json, metric
+plots and contact sheets into --out. The full run streams 18,000 frames (10 minutes of the looped driving
+clip) through each system for the drift columns; --quick streams 300 and finishes in minutes on a CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import platform
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the eval subcommand."""
+    parser.add_argument("--quick", action="store_true",
+                        help="short version for CI: drift at frame 300 vs 60 instead of 18,000 vs 1,800")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "eval", help="report folder (default: %(default)s)")
+    parser.add_argument("--portrait", type=Path, default=ROOT / "assets" / "portraits" / "biden.jpg",
+                        help="held-out portrait for cross-reenactment (default: %(default)s)")
+    parser.add_argument("--driving", type=Path, default=ROOT / "assets" / "clips" / "carphone.mp4",
+                        help="driving clip, looped; its first frame is the self-reenactment portrait")
+    parser.add_argument("--weights", type=Path, default=ROOT / "assets" / "weights" / "tiny.safetensors",
+                        help="Knot Forcing weights (default: %(default)s)")
+    parser.add_argument("--device", default="cpu", help="torch device of the Knot Forcing systems")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1: steadiest timing on a shared machine)")
+    parser.add_argument("--systems", default=None,
+                        help="comma-separated subset of the systems, e.g. 'warp,knot' (default: all)")
+
+
+def machine_description(device: str) -> str:
+    """CPU model, core count, torch threads and version (and the GPU when one is used)."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    text = (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} with {torch.get_num_threads()} thread(s), "
+            f"Python {platform.python_version()}, {platform.system()}")
+    if device.startswith("cuda") and torch.cuda.is_available():
+        text += f"; Knot Forcing on {torch.cuda.get_device_name(0)}"
+    return text
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run every system, score it, write the report; prints the first table."""
+    import torch
+
+    from engine.config import get_preset
+    from engine.driving import FaceTracker
+    from engine.errors import KnotCamError
+    from engine.eval.identity import FaceDescriptor
+    from engine.eval.scoring import QUICK, EvalPlan, score_cross, score_self
+    from engine.eval.systems import build_animator, retarget_clip, run_animator, standard_systems, track_clip
+    from engine.portrait import load_portrait
+
+    torch.set_num_threads(max(1, args.threads))
+    plan = QUICK if args.quick else EvalPlan()
+    args.out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
+    base = get_preset("tiny").stream
+    systems = standard_systems(base)
+    if args.systems:
+        wanted = [s.strip() for s in args.systems.split(",")]
+        unknown = set(wanted) - {s.name for s in systems}
+        if unknown:
+            raise KnotCamError(f"Unknown system(s) {', '.join(sorted(unknown))}; choose from "
+                               f"{', '.join(s.name for s in systems)}.")
+        systems = [s for s in systems if s.name in wanted]
+
+    with FaceTracker() as tracker:
+        portrait = load_portrait(args.portrait, tracker)
+        clip = track_clip(args.driving, tracker)
+        self_portrait = load_portrait(clip.frames[0], tracker, name=f"{args.driving.stem} frame 0")
+    cross_motions = retarget_clip(portrait, clip, plan.total_frames)
+    self_motions = retarget_clip(self_portrait, clip, plan.self_frames)
+    descriptor = FaceDescriptor()
+    reference = descriptor.describe(portrait.image, portrait.landmarks)
+    calibration = _identity_calibration(descriptor, portrait, self_portrait, clip)
+
+    scores, self_tiles = {}, {}
+    self_indices = plan.contact_indices(plan.self_frames)
+    for system in systems:
+        t0 = time.perf_counter()
+        animator = build_animator(system, args.weights, args.device)
+        run_cross = run_animator(animator, portrait, cross_motions, plan.keeps,
+                                 lambda i, name=system.name: log.info("%s: frame %d", name, i) if i else None)
+        s = score_cross(run_cross, cross_motions, clip, portrait, plan, descriptor, reference, base.chunk_frames)
+        del run_cross
+        run_self = run_animator(build_animator(system, args.weights, args.device), self_portrait, self_motions,
+                                lambda i: i < plan.self_frames)
+        s.values.update(score_self(run_self, clip.frames, plan))
+        self_tiles[system.name] = [run_self.frames[i] for i in self_indices]
+        scores[system.name] = s
+        log.info("%s scored in %.0f s: %s", system.name, time.perf_counter() - t0,
+                 ", ".join(f"{k} {v:.3g}" for k, v in s.values.items()))
+
+    seconds = time.perf_counter() - started
+    context = {
+        "command": "python main.py eval" + (" --quick" if args.quick else ""),
+        "machine": machine_description(args.device),
+        "load_average": [load_before, os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan],
+        "seconds": seconds, "plan": plan.__dict__, "portrait": _rel(args.portrait), "driving": _rel(args.driving),
+        "weights": _rel(args.weights), "chunk_frames": base.chunk_frames, "fps_driving": clip.fps,
+        "track_ms": clip.track_ms,
+        "identity_calibration": calibration, "date": time.strftime("%Y-%m-%d %H:%M"),
+        "systems": {s.name: s.description for s in systems},
+    }
+    from engine.eval.report_writer import write_outputs
+
+    table = write_outputs(args.out, scores, self_tiles, clip, portrait, plan, context)
+    print(table)
+    print(f"eval: {len(systems)} systems in {seconds:.0f} s; report at {args.out / 'report.md'}")
+    return 0
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _identity_calibration(descriptor, portrait, self_portrait, clip) -> dict[str, float]:
+    """Reference points for the identity column: same person vs. another person on our own inputs."""
+    from engine.eval.metrics import cosine_similarity
+
+    other = len(clip.frames) // 2
+    later = clip.landmarks_at(other)
+    same = (cosine_similarity(descriptor.describe(clip.frames[other], later),
+                              descriptor.describe(self_portrait.image, self_portrait.landmarks))
+            if later is not None else math.nan)
+    different = cosine_similarity(descriptor.describe(portrait.image, portrait.landmarks),
+                                  descriptor.describe(self_portrait.image, self_portrait.landmarks))
+    return {"same_person": same, "different_people": different}
+

@@ -1,0 +1,83 @@
+"""`main.py eval`: the systems compared, the frames scored, the first table, and the --quick run end to end."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from dataclasses import fields
+
+import numpy as np
+import pytest
+
+from engine.config import StreamConfig
+from engine.eval.report_writer import TABLE_COLUMNS, first_table
+from engine.eval.scoring import QUICK, EvalPlan, Scores, chunk_ids_for_jump
+from engine.eval.systems import standard_systems
+from tests.conftest import REPO
+
+SYSTEM_NAMES = ["warp", "knot", "no knot", "no running ahead", "no reference cache", "short window", "long window"]
+
+
+def test_each_ablation_changes_exactly_one_switch_of_the_knot_system():
+    base = StreamConfig()
+    systems = {s.name: s for s in standard_systems(base)}
+    assert list(systems) == SYSTEM_NAMES and systems["warp"].stream is None and systems["knot"].stream == base
+    changed = {name: [f.name for f in fields(StreamConfig) if getattr(s.stream, f.name) != getattr(base, f.name)]
+               for name, s in systems.items() if name not in ("warp", "knot")}
+    assert changed == {"no knot": ["knot_frames"], "no running ahead": ["running_ahead"],
+                       "no reference cache": ["use_reference_cache"], "short window": ["window_frames"],
+                       "long window": ["window_frames"]}
+    assert (systems["short window"].stream.window_frames, systems["long window"].stream.window_frames) == (3, 12)
+
+
+def test_full_plan_compares_minute_10_with_minute_1_at_30_fps():
+    plan = EvalPlan()
+    assert plan.total_frames == 18_000 and plan.drift_early_end == 1_800
+    assert plan.keeps(17_999) and plan.keeps(1_799) and plan.keeps(0) and not plan.keeps(9_000)
+
+
+def test_quick_plan_runs_300_frames_and_scores_drift_at_frame_300_against_60():
+    assert (QUICK.total_frames, QUICK.drift_early_end, QUICK.drift_late_end) == (300, 60, 300)
+
+
+def test_a_one_frame_per_call_animator_is_cut_into_nominal_chunks():
+    assert chunk_ids_for_jump(np.arange(7), 3).tolist() == [0, 0, 0, 1, 1, 1, 2]
+    assert chunk_ids_for_jump(np.array([4, 4, 4, 7, 7, 7]), 3).tolist() == [4, 4, 4, 7, 7, 7]
+
+
+def test_first_table_has_a_row_per_system_and_a_column_per_metric_plus_fps():
+    values = {key: 0.5 for key, _, _ in TABLE_COLUMNS}
+    table = first_table({"warp": Scores(dict(values)), "knot": Scores(dict(values, fps=math.nan))})
+    lines = table.splitlines()
+    assert len(lines) == 4 and lines[0].count("|") == len(TABLE_COLUMNS) + 2 and "fps" in lines[0]
+    assert lines[3].startswith("| knot |") and lines[3].endswith("| n/a |")
+
+
+def test_an_unknown_system_is_refused_in_one_sentence(tmp_path):
+    result = subprocess.run([sys.executable, "main.py", "eval", "--quick", "--out", str(tmp_path), "--systems",
+                             "warp,teleport"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "teleport" in result.stderr and "Traceback" not in result.stderr
+
+
+def _table_rows(report: str) -> list[list[str]]:
+    section = report.split("## All systems, same inputs", 1)[1]
+    lines = [line for line in section.strip().splitlines() if line.startswith("|")]
+    lines = lines[: next((i for i, line in enumerate(lines) if not line.startswith("|")), len(lines))]
+    return [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]]
+
+
+@pytest.mark.slow
+def test_quick_eval_writes_a_report_whose_first_table_has_finite_numbers_for_every_system(tmp_path):
+    result = subprocess.run([sys.executable, "main.py", "eval", "--quick", "--out", str(tmp_path)], cwd=REPO,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = (tmp_path / "report.md").read_text()
+    rows = _table_rows(report)
+    assert [r[0] for r in rows] == SYSTEM_NAMES
+    for row in rows:
+        numbers = [float(re.sub(r"%$", "", cell)) for cell in row[1:]]
+        assert len(numbers) == len(TABLE_COLUMNS) and all(math.isfinite(x) for x in numbers), row
+    for image in re.findall(r"!\[[^]]*\]\(([^)]+)\)", report):
+        assert (tmp_path / image).stat().st_size > 1000, image
