@@ -89,10 +89,13 @@ class AtomicVideoWriter:
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".part.mp4", dir=folder)
         os.close(fd)
         self._tmp = Path(tmp)
-        self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), size)
-        if not self._writer.isOpened():
+        try:  # also on Ctrl+C here: the temporary file must not outlive a writer that never existed
+            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), size)
+            if not self._writer.isOpened():
+                raise VideoSourceError(f"Cannot write an MP4 video to {self.path}.")
+        except BaseException:
             self._tmp.unlink(missing_ok=True)
-            raise VideoSourceError(f"Cannot write an MP4 video to {self.path}.")
+            raise
         self.frames_written = 0
         self._done = False
 
