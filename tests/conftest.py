@@ -21,6 +21,17 @@ def read_rgb(path: Path) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def single_torch_thread():
+    """Test models are small: on a 2-core machine a second intra-op thread only adds spin-waiting."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def assets_dir() -> Path:
     """The repository's assets folder."""

@@ -9,31 +9,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.config import ModelConfig
 from engine.model.dit import CausalDiT, build_condition
 from engine.model.layout import streaming_layout
+from tests.small_models import SMALL as CFG
+from tests.small_models import randomised_model
 
-CFG = ModelConfig(resolution=32, latent_channels=4, width=48, depth=2, heads=2, motion_scale=1)
 C, HW, CC = CFG.latent_channels, CFG.latent_size, CFG.cond_channels
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: a second intra-op thread only adds spin-waiting on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def randomised_model(seed: int = 0, std: float = 0.2) -> CausalDiT:
-    """A small DiT with every parameter drawn at random, so attention and gates all matter."""
-    torch.manual_seed(seed)
-    model = CausalDiT(CFG).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0, std)
-    return model
 
 
 def sequence_data(chunks: int, K: int, k: int, seed: int = 1) -> dict[str, torch.Tensor]:

@@ -16,15 +16,6 @@ from engine.portrait import load_portrait
 from tests.conftest import PORTRAITS
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    # Small models on a shared 2-core box run fastest single-threaded.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def animator():
     return load_default_knot_animator("tiny")

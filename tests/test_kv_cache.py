@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 
 from engine.config import ModelConfig
-from engine.model.dit import CausalDiT
 from engine.model.kv_cache import KVCache
 from engine.model.rope import Rope3D, frame_positions
+from tests.small_models import randomised_model
 
 LAYERS, HEADS, HD, N = 2, 2, 12, 4  # N tokens per frame on a 2 x 2 grid
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: a second intra-op thread only adds spin-waiting on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def make_cache(window: int = 4, reference: bool = True) -> KVCache:
@@ -122,13 +113,9 @@ def test_reset_forgets_contents_but_keeps_storage():
 
 
 def test_cache_tensors_keep_shapes_and_storage_over_1000_chunks():
-    torch.manual_seed(0)
     cfg = ModelConfig(resolution=16, latent_channels=2, codec_widths=(4, 4, 4), width=12, depth=2, heads=1,
                       motion_scale=1)
-    model = CausalDiT(cfg).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0, 0.2)
+    model = randomised_model(cfg)
     K, W = 2, 5
     cache = model.new_cache(W)
     h, cc = cfg.latent_size, cfg.cond_channels

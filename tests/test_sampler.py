@@ -5,32 +5,19 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.config import ModelConfig
-from engine.model.dit import CausalDiT
 from engine.sampler import commit_chunk, sample_chunk
+from tests.small_models import SMALL as CFG
+from tests.small_models import randomised_model
 
-CFG = ModelConfig(resolution=32, latent_channels=4, width=48, depth=2, heads=2, motion_scale=1)
 C, HW, CC = CFG.latent_channels, CFG.latent_size, CFG.cond_channels
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: a second intra-op thread only adds spin-waiting on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture()
 def model_and_cache():
     """A randomised small DiT (its zero-initialised gates would make every output 0) and a cache holding a
     reference and one committed chunk."""
-    torch.manual_seed(0)
-    model = CausalDiT(CFG).eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0, 0.2)
+    model = randomised_model(CFG)
     g = torch.Generator().manual_seed(1)
     cache = model.new_cache(4)
     with torch.no_grad():

@@ -13,29 +13,13 @@ from engine.config import ModelConfig, StreamConfig
 from engine.model.dit import CausalDiT, build_condition
 from engine.model.layout import streaming_layout
 from engine.streaming import KnotStreamer, StreamFrame
+from tests.small_models import SMALL as CFG
+from tests.small_models import randomised_model
 
-CFG = ModelConfig(resolution=32, latent_channels=4, width=48, depth=2, heads=2, motion_scale=1)
 # One token per frame, one block: the cheapest real model, for runs of thousands of chunks.
 MICRO = ModelConfig(resolution=16, latent_channels=2, codec_widths=(4, 4, 4), width=12, depth=1, heads=1,
                     motion_scale=1)
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: a second intra-op thread only adds spin-waiting on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def randomised_model(cfg: ModelConfig = CFG, seed: int = 0) -> CausalDiT:
-    torch.manual_seed(seed)
-    model = CausalDiT(cfg)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0, 0.2)
-    return model
 
 
 def driving_frames(cfg: ModelConfig, count: int, seed: int = 1) -> list[tuple[torch.Tensor, torch.Tensor, float]]:

@@ -29,13 +29,6 @@ def data_dir(tmp_path_factory):
     return out
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def test_a_few_cpu_steps_lower_the_validation_loss(data_dir, tmp_path):
     trainer = Trainer(MODEL, STREAM, TRAIN, data_dir, tmp_path / "run")
