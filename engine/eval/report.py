@@ -11,7 +11,9 @@ import argparse
 import logging
 import math
 import os
+import pickle
 import platform
+import shutil
 import time
 from pathlib import Path
 
@@ -33,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="torch device of the Knot Forcing systems")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (default 1: steadiest timing on a shared machine)")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse the systems an interrupted run of the same plan finished (in OUT/.partial)")
     parser.add_argument("--systems", default=None,
                         help="comma-separated subset of the systems, e.g. 'warp,knot' (default: all)")
 
@@ -64,8 +68,9 @@ def run(args: argparse.Namespace) -> int:
     from engine.driving import FaceTracker
     from engine.errors import KnotCamError
     from engine.eval.identity import FaceDescriptor
-    from engine.eval.scoring import QUICK, EvalPlan, score_cross, score_self
-    from engine.eval.systems import build_animator, retarget_clip, run_animator, standard_systems, track_clip
+    from engine.eval.metrics import sharpness
+    from engine.eval.scoring import QUICK, EvalPlan, face_region
+    from engine.eval.systems import retarget_clip, standard_systems, track_clip
     from engine.portrait import load_portrait
 
     torch.set_num_threads(max(1, args.threads))
@@ -94,39 +99,62 @@ def run(args: argparse.Namespace) -> int:
     calibration = _identity_calibration(descriptor, portrait, self_portrait, clip)
 
     scores, self_tiles = {}, {}
-    self_indices = plan.contact_indices(plan.self_frames)
+    partial = args.out / ".partial"  # finished systems, so that --resume can pick up an interrupted full run
     for system in systems:
+        cached = partial / f"{system.name.replace(' ', '_')}.pkl"
+        if args.resume and cached.is_file():
+            cached_plan, scores[system.name], self_tiles[system.name] = pickle.loads(cached.read_bytes())
+            if cached_plan == plan:
+                log.info("%s: results of an earlier run reused", system.name)
+                continue
         t0 = time.perf_counter()
-        animator = build_animator(system, args.weights, args.device)
-        run_cross = run_animator(animator, portrait, cross_motions, plan.keeps,
-                                 lambda i, name=system.name: log.info("%s: frame %d", name, i) if i else None)
-        s = score_cross(run_cross, cross_motions, clip, portrait, plan, descriptor, reference, base.chunk_frames)
-        del run_cross
-        run_self = run_animator(build_animator(system, args.weights, args.device), self_portrait, self_motions,
-                                lambda i: i < plan.self_frames)
-        s.values.update(score_self(run_self, clip.frames, plan))
-        self_tiles[system.name] = [run_self.frames[i] for i in self_indices]
-        scores[system.name] = s
+        scores[system.name], self_tiles[system.name] = _evaluate(
+            system, args, plan, portrait, self_portrait, clip, cross_motions, self_motions, descriptor, reference,
+            base.chunk_frames)
+        scores[system.name].values["run_seconds"] = time.perf_counter() - t0
+        partial.mkdir(exist_ok=True)
+        cached.write_bytes(pickle.dumps((plan, scores[system.name], self_tiles[system.name])))
         log.info("%s scored in %.0f s: %s", system.name, time.perf_counter() - t0,
-                 ", ".join(f"{k} {v:.3g}" for k, v in s.values.items()))
+                 ", ".join(f"{k} {v:.3g}" for k, v in scores[system.name].values.items()))
 
     seconds = time.perf_counter() - started
     context = {
         "command": "python main.py eval" + (" --quick" if args.quick else ""),
         "machine": machine_description(args.device),
         "load_average": [load_before, os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan],
-        "seconds": seconds, "plan": plan.__dict__, "portrait": _rel(args.portrait), "driving": _rel(args.driving),
+        "seconds": seconds, "system_seconds": sum(s.values.get("run_seconds", 0.0) for s in scores.values()),
+        "plan": plan.__dict__, "portrait": _rel(args.portrait), "driving": _rel(args.driving),
         "weights": _rel(args.weights), "chunk_frames": base.chunk_frames, "fps_driving": clip.fps,
-        "track_ms": clip.track_ms,
+        "track_ms": clip.track_ms, "portrait_sharpness": sharpness(face_region(portrait.image, portrait.landmarks)),
         "identity_calibration": calibration, "date": time.strftime("%Y-%m-%d %H:%M"),
         "systems": {s.name: s.description for s in systems},
     }
     from engine.eval.report_writer import write_outputs
 
     table = write_outputs(args.out, scores, self_tiles, clip, portrait, plan, context)
+    shutil.rmtree(partial, ignore_errors=True)
     print(table)
     print(f"eval: {len(systems)} systems in {seconds:.0f} s; report at {args.out / 'report.md'}")
     return 0
+
+
+def _evaluate(system, args, plan, portrait, self_portrait, clip, cross_motions, self_motions, descriptor, reference,
+              chunk_frames: int):
+    """One system: the long cross-reenactment run and the self-reenactment run, scored.
+
+    Returns its Scores and the self-reenactment frames for the contact sheet.
+    """
+    from engine.eval.scoring import score_cross, score_self
+    from engine.eval.systems import build_animator, run_animator
+
+    run_cross = run_animator(build_animator(system, args.weights, args.device), portrait, cross_motions, plan.keeps,
+                             lambda i: log.info("%s: frame %d", system.name, i) if i else None)
+    scores = score_cross(run_cross, cross_motions, clip, portrait, plan, descriptor, reference, chunk_frames)
+    del run_cross
+    run_self = run_animator(build_animator(system, args.weights, args.device), self_portrait, self_motions,
+                            lambda i: i < plan.self_frames)
+    scores.values.update(score_self(run_self, clip.frames, plan))
+    return scores, [run_self.frames[i] for i in plan.contact_indices(plan.self_frames)]
 
 
 def _rel(path: Path) -> str:
