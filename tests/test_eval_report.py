@@ -62,10 +62,10 @@ def test_an_unknown_system_is_refused_in_one_sentence(tmp_path):
 
 
 def _table_rows(report: str) -> list[list[str]]:
-    section = report.split("## All systems, same inputs", 1)[1]
-    lines = [line for line in section.strip().splitlines() if line.startswith("|")]
-    lines = lines[: next((i for i, line in enumerate(lines) if not line.startswith("|")), len(lines))]
-    return [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]]
+    """Cells of the first table after its header and rule (the first block of lines starting with '|')."""
+    lines = report.split("## All systems, same inputs", 1)[1].strip().splitlines()
+    end = next((i for i, line in enumerate(lines) if not line.startswith("|")), len(lines))
+    return [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:end]]
 
 
 @pytest.mark.slow
