@@ -133,7 +133,8 @@ Columns. **PSNR / SSIM**: self-reenactment against the real frames (mean over fr
 asked to show) and the landmarks mediapipe finds on the output, over the inter-ocular distance (outer eye
 corners); "pose" uses the skull-fixed landmarks, so it scores head-pose following. **jitter**: high-frequency
 energy (mean squared second temporal difference) of the output's landmark tracks over that of the driving
-video's tracks, each normalised by its inter-ocular distance; 1 = as steady as the driving face.
+video's tracks, each normalised by its inter-ocular distance; 1 = as steady as the driving face (the
+retargeter's One Euro filter already smooths the motion, so the warp baseline sits below 1: compare with it).
 **chunk jump**: mean frame difference across chunk borders over the mean inside chunks; 1 = seamless (the
 warp baseline, which has no chunks, is cut into chunks of {ctx['chunk_frames']} frames to show the value
 of a seamless stream). **sharpness**: variance of the Laplacian of the face region (the portrait's own face

@@ -66,7 +66,6 @@ class Scores:
     values: dict[str, float] = field(default_factory=dict)
     frame_diffs: np.ndarray | None = None  # (T-1,) frame difference over the eval window
     borders: np.ndarray | None = None  # (T-1,) True where the pair straddles a chunk border
-    mouth_error: np.ndarray | None = None  # (T,) per-frame mouth error, NaN where no face was found
     tiles: list[np.ndarray] = field(default_factory=list)  # contact-sheet crops at plan.contact_indices
     drift_tiles: list[np.ndarray] = field(default_factory=list)  # last frame of the minute-1 / minute-10 windows
 
@@ -136,10 +135,8 @@ def score_cross(run: RunOutput, motions: list[Motion], clip: DrivingClip, portra
     v["identity_drift"] = metrics.ratio(v["identity_min10"], v["identity_min1"])
     v["sharpness_drift"] = metrics.ratio(v["sharpness_min10"], v["sharpness_min1"])
     v["fps"] = run.fps
-    iod = np.array([metrics.inter_ocular_distance(x) for x in targets])
-    mouth = np.linalg.norm(found - targets, axis=2)[:, list(metrics.REGIONS["mouth"])].mean(axis=1) / iod
     box = CropBox.from_landmarks(portrait.landmarks, FACE_CROP_SCALE)
-    return Scores(v, metrics.frame_differences(np.stack(frames)), ids[1:] != ids[:-1], mouth,
+    return Scores(v, metrics.frame_differences(np.stack(frames)), ids[1:] != ids[:-1],
                   [box.crop(run.frames[i], TILE) for i in plan.contact_indices(t)],
                   [box.crop(run.frames[w[-1]], TILE) for w in (early, late)])
 
