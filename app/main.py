@@ -36,6 +36,7 @@ def run_gui(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="knotcam", description="KnotCam window")
     parser.add_argument("--self-test", action="store_true", help="headless check of the installed app, then exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--quit-after", type=float, metavar="SECONDS", help="close the window after SECONDS")
     args, qt_args = parser.parse_known_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
@@ -47,6 +48,10 @@ def run_gui(argv: list[str]) -> int:
 
     window = MainWindow(AppSettings())
     window.show()
+    if args.quit_after is not None:
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(round(args.quit_after * 1000), window.close)
     return int(app.exec())
 
 
