@@ -128,6 +128,7 @@ class IdleConfig:
     breathing_amplitude: float = 0.006  # head-scale units of vertical drift
     blink_interval_s: float = 3.7
     blink_duration_s: float = 0.22
+    rejoin_s: float = 0.3  # when the face returns, the avatar glides from its idle pose to it over this time
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,13 @@ class DrivingState:
         """This state moved towards neutral, keeping the fraction `keep` of it."""
         return DrivingState(self.rotvec * keep, self.shift * keep, self.log_scale * keep,
                              self.expression * keep, self.gaze * keep)
+
+    def towards(self, other: DrivingState, w: float) -> DrivingState:
+        """The state the fraction `w` of the way from this one to `other`."""
+        return DrivingState(self.rotvec + w * (other.rotvec - self.rotvec), self.shift + w * (other.shift - self.shift),
+                            self.log_scale + w * (other.log_scale - self.log_scale),
+                            self.expression + w * (other.expression - self.expression),
+                            self.gaze + w * (other.gaze - self.gaze))
 
 
 _IRISES = np.array([i for _, _, iris in EYES for i in iris])
@@ -208,8 +216,11 @@ class Retargeter:
         self._neutral_pose: HeadPose | None = None
         self._neutral_gaze = np.zeros((2, 2))
         self._region_scale = np.ones((topo.NUM_LANDMARKS, 3))
-        self._state = DrivingState.neutral()
+        self._state = DrivingState.neutral()  # the last tracked state (what idling holds, then eases from)
         self._last_seen: float | None = None
+        self._shown: DrivingState | None = None  # the state of the last Motion returned, tracked or idle
+        self._face_was_visible = False
+        self._rejoin: tuple[DrivingState, float] | None = None  # (idle state left, time) while gliding back
         self._filter = _StateFilter(self.config.smoothing) if self.config.smoothing else None
 
     @property
@@ -225,7 +236,8 @@ class Retargeter:
     def retarget(self, driving_landmarks: np.ndarray | None, timestamp: float) -> Motion:
         """One driving frame (or None when no face is visible) -> Motion on the portrait."""
         if driving_landmarks is None:
-            return Motion(self._compose(self._idle_state(timestamp)), timestamp, face_visible=False)
+            self._shown, self._face_was_visible = self._idle_state(timestamp), False
+            return Motion(self._compose(self._shown), timestamp, face_visible=False)
         if self._neutral is None:
             self._set_neutral(driving_landmarks)
         state = self.measure(driving_landmarks)
@@ -233,7 +245,22 @@ class Retargeter:
             state = self._filter(state, timestamp)
         self._state = state
         self._last_seen = timestamp
-        return Motion(self._compose(state), timestamp, face_visible=True)
+        if not self._face_was_visible and self._shown is not None:  # the face is back: glide, do not jump
+            self._rejoin = (self._shown, timestamp)
+        self._shown, self._face_was_visible = self._rejoined(state, timestamp), True
+        return Motion(self._compose(self._shown), timestamp, face_visible=True)
+
+    def _rejoined(self, state: DrivingState, timestamp: float) -> DrivingState:
+        """`state`, or while the face has just come back, a smoothstep blend from the idle pose it left."""
+        if self._rejoin is None:
+            return state
+        left, since = self._rejoin
+        progress = (timestamp - since) / self.config.idle.rejoin_s if self.config.idle.rejoin_s > 0 else 1.0
+        if progress >= 1.0:
+            self._rejoin = None
+            return state
+        progress = max(progress, 0.0)
+        return left.towards(state, progress * progress * (3 - 2 * progress))
 
     # -- driving side -----------------------------------------------------------------------------------
 
