@@ -13,6 +13,7 @@ from engine.errors import InvalidImageError
 
 MIN_SIDE = 64  # smaller images hold too few pixels of face to animate
 MAX_SIDE = 1024  # larger ones are shrunk before tracking: no gain in detail, a large cost per frame
+MAX_PIXELS = 80_000_000  # refused before decoding (an 8k photo has 33 M): the decoded image would not fit in memory
 
 
 def _read_file(path: Path) -> np.ndarray:
@@ -21,8 +22,12 @@ def _read_file(path: Path) -> np.ndarray:
 
     if not path.is_file():
         raise InvalidImageError(f"The portrait file {path} does not exist.")
+    too_large = f"{path.name} is larger than {MAX_PIXELS // 1_000_000} megapixels; choose a smaller photo."
     try:
         with Image.open(path) as img:
+            width, height = img.size  # from the header, before any pixel is decoded
+            if width * height > MAX_PIXELS:
+                raise InvalidImageError(too_large)
             img.load()
             img = ImageOps.exif_transpose(img)
             if img.mode in ("I;16", "I;16B", "I;16L", "I"):
@@ -34,7 +39,12 @@ def _read_file(path: Path) -> np.ndarray:
             return np.asarray(img.convert("RGB"))
     except UnidentifiedImageError as err:
         raise InvalidImageError(f"{path.name} is not an image file that can be read.") from err
-    except (OSError, SyntaxError, ValueError) as err:
+    except InvalidImageError:
+        raise
+    except Image.DecompressionBombError as err:  # Pillow's own limit, checked as it opens the header
+        raise InvalidImageError(too_large) from err
+    except Exception as err:  # noqa: BLE001 - decoders fail on damaged files in many ways (OSError, EOFError,
+        # struct.error, DecompressionBombError, MemoryError...): to the user each is one damaged file
         raise InvalidImageError(f"{path.name} is damaged or truncated and cannot be read.") from err
 
 
