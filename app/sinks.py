@@ -54,6 +54,18 @@ class PreviewSink:
         """Nothing to release: the widget belongs to the window."""
 
 
+# What pyvirtualcam's backends say when the device exists but another program holds it: v4l2loopback
+# ("could not be opened: Device or resource busy"), OBS ("virtual camera output could not be started",
+# "already in use").
+_BUSY_WORDS = ("busy", "in use", "could not be started")
+
+
+def device_busy(err: BaseException) -> bool:
+    """True when a virtual camera failure says the device is held by another program (not missing)."""
+    message = str(err).lower()
+    return any(word in message for word in _BUSY_WORDS)
+
+
 class VirtualCameraSink:
     """Sends letterboxed avatar frames to a pyvirtualcam Camera of the chosen size and rate.
 
@@ -72,7 +84,8 @@ class VirtualCameraSink:
             )
         except (RuntimeError, KeyError, OSError, ValueError) as err:
             # pyvirtualcam joins each backend's failure into one RuntimeError; keep it as the cause.
-            raise VirtualCameraUnavailableError(texts.virtual_camera_guidance()) from err
+            guidance = texts.virtual_camera_busy_guidance() if device_busy(err) else texts.virtual_camera_guidance()
+            raise VirtualCameraUnavailableError(guidance) from err
 
     @property
     def device(self) -> str:

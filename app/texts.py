@@ -31,6 +31,32 @@ _GUIDANCE = {
 }
 
 
+_BUSY_GUIDANCE = {
+    "Linux": (
+        "Another program is already sending to the v4l2loopback device. Close it, or add a second device with:\n"
+        'sudo modprobe -r v4l2loopback && sudo modprobe v4l2loopback devices=2 exclusive_caps=1 card_label="KnotCam"\n'
+        "and press Start virtual camera again."
+    ),
+    "Windows": (
+        "OBS Virtual Camera is already in use, usually by OBS itself: click Stop Virtual Camera in OBS (or close "
+        "OBS), then press Start virtual camera here again."
+    ),
+    "Darwin": (
+        "OBS Virtual Camera is already in use, usually by OBS itself: click Stop Virtual Camera in OBS (or quit "
+        "OBS), then press Start virtual camera here again."
+    ),
+}
+VIRTUAL_CAMERA_BUSY = "The virtual camera device is busy."
+
+
+def virtual_camera_busy_guidance(system: str | None = None) -> str:
+    """What to do when the virtual camera exists but another program holds it, for `system` (default: this OS)."""
+    system = system or platform.system()
+    fallback = _BUSY_GUIDANCE["Windows"] if system.startswith("Win") else _BUSY_GUIDANCE["Linux"]
+    steps = _BUSY_GUIDANCE.get(system, fallback)
+    return f"{VIRTUAL_CAMERA_BUSY} {steps}"
+
+
 def virtual_camera_guidance(system: str | None = None) -> str:
     """What to install so a virtual camera exists, for `system` (platform.system() name; default: this OS)."""
     system = system or platform.system()
