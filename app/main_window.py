@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMe
 
 from app import texts
 from app.about import about_markdown
+from app.capture import CaptureWorker, WebcamOpener
 from app.controls import EnginePanel, OutputPanel, SourcePanel, ViewPanel
 from app.engine_choice import AnimatorChoice
 from app.frame_view import FrameView
@@ -25,7 +26,7 @@ from app.queues import DropOldestQueue
 from app.settings import AppSettings
 from app.sinks import PreviewSink
 from app.sources import DEFAULT_PORTRAIT, PORTRAITS_DIR, REPO_ROOT, SourceSpec, list_webcams
-from app.workers import CaptureWorker, GenerationWorker, OutputWorker
+from app.workers import GenerationWorker, OutputWorker
 
 STOP_TIMEOUT_S = 2.0
 AVATAR_BURST = 4  # frames one animator step may deliver at once (a Knot Forcing chunk); queues hold that many
@@ -39,6 +40,7 @@ class WindowOptions:
     camera_backend: str | None = None  # pyvirtualcam backend name; None tries every backend of this OS
     camera_device: str | None = None  # virtual camera device name; None takes the first free one
     source: SourceSpec | None = None  # driving source instead of the saved one
+    open_webcam: WebcamOpener | None = None  # opens a webcam by index (tests stand in for the device here)
 
 
 class MainWindow(QMainWindow):
@@ -56,6 +58,7 @@ class MainWindow(QMainWindow):
         self._camera_size = (0, 0)
         self._camera_device = ""
         self._pending_source: SourceSpec | None = None
+        self._open_webcam = (options or WindowOptions()).open_webcam
         self.capture: CaptureWorker | None = None
         self._retiring: list[CaptureWorker] = []
         self._avatar_backlog: deque = deque(maxlen=AVATAR_BURST)  # AvatarFrames waiting for their display slot
@@ -248,7 +251,7 @@ class MainWindow(QMainWindow):
         if self._pending_source is None or self.capture is not None or self._retiring:
             return
         spec, self._pending_source = self._pending_source, None
-        self.capture = CaptureWorker(spec, self.driving_queue, self.prefs.mirror)
+        self.capture = CaptureWorker(spec, self.driving_queue, self.prefs.mirror, self._open_webcam)
         self.capture.frame_captured.connect(self._on_driving_frame)
         self.capture.source_opened.connect(self._on_source_opened)
         self.capture.failed.connect(self._show_status_error)

@@ -11,7 +11,7 @@ import cv2
 from PySide6.QtCore import Signal
 
 from app import texts
-from app.workers import POLL_S, StoppableThread
+from app.threads import POLL_S, StoppableThread
 from engine.errors import KnotCamError
 
 log = logging.getLogger(__name__)

@@ -94,6 +94,9 @@ CALIBRATE_TIP = "Look straight at the camera with a relaxed face and press (Ctrl
 CALIBRATED = "Neutral face calibrated."
 SOURCE_OPENED = "Driving source: {description}"
 NO_WEBCAM_FALLBACK = "No webcam delivered a frame; playing the demo clip instead."
+WEBCAM_UNAVAILABLE = "Webcam {index} could not be opened or delivered no frame; trying again in {seconds:g} s."
+WEBCAM_LOST = "Webcam {index} stopped delivering frames; the avatar idles while KnotCam reconnects."
+VIDEO_ENDED = "{name} stopped delivering frames; the avatar idles. Choose another driving source."
 SOURCE_FAILED = "{reason}"
 
 # Preview
@@ -111,6 +114,7 @@ ANIMATOR_WARP = "Warp (baseline)"
 PRESET = "Preset"
 DEVICE = "Device"
 ANIMATOR_FALLBACK = "Knot Forcing is not available ({reason}); using the warp animator."
+OUT_OF_MEMORY = "The {device} ran out of memory running Knot Forcing {preset}; switched to {fallback}."
 ANIMATOR_ACTIVE = "Animator: {name}"
 
 # Output

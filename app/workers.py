@@ -1,4 +1,4 @@
-"""QThread workers: capture, generation, output (portrait loading lives in app/portrait_loader.py). They talk
+"""QThread workers: capture (app/capture.py), generation, output (portrait loading: app/portrait_loader.py). They talk
 to the window by signals carrying numpy frames and to each other through bounded drop-oldest queues; the GUI
 thread never waits on them.
 
@@ -11,139 +11,34 @@ thread never waits on them.
 from __future__ import annotations
 
 import logging
-import platform
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from pathlib import Path
 
-import cv2
 import numpy as np
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Signal
 
-from app import texts
-from app.engine_choice import AnimatorChoice, build_animator, cuda_available
+from app.capture import CaptureWorker, WebcamOpener, reconnect_delays
+from app.engine_choice import (
+    AnimatorChoice,
+    BuiltAnimator,
+    build_animator,
+    cuda_available,
+    is_out_of_memory,
+    out_of_memory_notice,
+    release_memory,
+    smaller_choice,
+)
 from app.queues import DropOldestQueue, GuiGate, RateMeter
-from app.sources import DEMO_CLIP, SourceSpec
-from engine.errors import KnotCamError, VideoSourceError
+from app.threads import POLL_S, StoppableThread
+from engine.errors import KnotCamError
+
+__all__ = ["POLL_S", "CaptureWorker", "GenerationWorker", "OutputWorker", "StoppableThread", "WebcamOpener",
+           "reconnect_delays"]
 
 log = logging.getLogger(__name__)
 
-POLL_S = 0.05  # how long a worker blocks at most before it looks at its stop flag and commands again
-
-
-class StoppableThread(QThread):
-    """A QThread whose loop ends soon after `request_stop`; commands run inside the thread, in order."""
-
-    failed = Signal(str)  # one sentence for the window
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._stop_event = threading.Event()
-        self._commands: deque[Callable[[], None]] = deque()
-
-    def request_stop(self) -> None:
-        """Ask the loop to end; returns at once."""
-        self._stop_event.set()
-
-    def stopping(self) -> bool:
-        """True once a stop was requested."""
-        return self._stop_event.is_set()
-
-    def stop(self, timeout_ms: int = 2000) -> bool:
-        """Request a stop and wait up to `timeout_ms`; True when the thread has ended."""
-        self.request_stop()
-        return self.wait(timeout_ms)
-
-    def _post(self, command: Callable[[], None]) -> None:
-        self._commands.append(command)
-
-    def _run_commands(self) -> None:
-        while self._commands:
-            command = self._commands.popleft()
-            try:
-                command()
-            except KnotCamError as err:
-                self.failed.emit(str(err))
-
-
-class CaptureWorker(StoppableThread):
-    """Reads driving frames from a webcam or a looped video file, mirrors them if asked, and hands them on.
-
-    Each frame goes to the generation queue (drop-oldest) and, at most `gate` frames at a time, to the GUI.
-    """
-
-    frame_captured = Signal(object, float)  # (H, W, 3) uint8 RGB, time.monotonic() of capture
-    source_opened = Signal(str, str)  # description, notice ('' or why the source is not the one asked for)
-
-    def __init__(self, spec: SourceSpec, frames_out: DropOldestQueue, mirror: bool = True) -> None:
-        super().__init__()
-        self.spec = spec
-        self.frames_out = frames_out
-        self.gate = GuiGate(2)
-        self.mirror = mirror  # read by the loop each frame; a bool assignment is atomic
-
-    def set_mirror(self, on: bool) -> None:
-        """Flip frames left-right from the next frame on."""
-        self.mirror = on
-
-    def run(self) -> None:
-        try:
-            frames = self._open()
-            for rgb in frames:
-                if self.stopping():
-                    break
-                now = time.monotonic()
-                if self.mirror:
-                    rgb = np.ascontiguousarray(rgb[:, ::-1])
-                self.frames_out.put((rgb, now))
-                if self.gate.try_enter():
-                    self.frame_captured.emit(rgb, now)
-        except KnotCamError as err:
-            self.failed.emit(str(err))
-        except Exception as err:  # noqa: BLE001 (a broken driver must not take the window down)
-            log.exception("capture failed")
-            self.failed.emit(f"The driving source stopped: {err}.")
-
-    def _open(self):
-        """Generator of RGB frames for the spec; emits source_opened once the first frame is in."""
-        spec = self.spec
-        if spec.kind in ("auto", "webcam"):
-            capture, ok, bgr = _probe_webcam(spec.webcam_index)
-            if ok:
-                return self._webcam_frames(capture, bgr, spec)
-            capture.release()
-            if spec.kind == "webcam":
-                raise VideoSourceError(f"Webcam {spec.webcam_index} could not be opened or delivered no frame.")
-            return self._file_frames(DEMO_CLIP, texts.NO_WEBCAM_FALLBACK)
-        return self._file_frames(Path(spec.path), "")
-
-    def _webcam_frames(self, capture, first_bgr: np.ndarray, spec: SourceSpec):
-        self.source_opened.emit(f"webcam {spec.webcam_index}", "")
-        try:
-            bgr = first_bgr
-            while not self.stopping():
-                yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                ok, bgr = capture.read()
-                if not ok:
-                    raise VideoSourceError(f"Webcam {spec.webcam_index} stopped delivering frames.")
-        finally:
-            capture.release()
-
-    def _file_frames(self, path: Path, notice: str):
-        from engine.video import VideoFileSource
-
-        source = VideoFileSource(path, loop=True)
-        period = 1.0 / (source.fps or 30.0)
-        self.source_opened.emit(path.name, notice)
-        next_due = time.monotonic()
-        for rgb in source:
-            # Pace the file like a live camera; waiting on the stop flag keeps closing fast.
-            if self._stop_event.wait(max(0.0, next_due - time.monotonic())):
-                return
-            next_due = max(next_due + period, time.monotonic() - period)
-            yield rgb
+IDLE_AFTER_S = 0.25  # no driving frame for this long (source lost or stalled): the avatar idles on its own
+IDLE_FPS = 30.0  # rate of the idle frames
 
 
 class GenerationWorker(StoppableThread):
@@ -160,7 +55,8 @@ class GenerationWorker(StoppableThread):
     calibrated = Signal()
 
     def __init__(
-        self, frames_in: DropOldestQueue, output: DropOldestQueue, choice: AnimatorChoice | None = None
+        self, frames_in: DropOldestQueue, output: DropOldestQueue, choice: AnimatorChoice | None = None,
+        build: Callable[[AnimatorChoice], BuiltAnimator] = build_animator,
     ) -> None:
         super().__init__()
         self.frames_in = frames_in
@@ -168,7 +64,9 @@ class GenerationWorker(StoppableThread):
         self.gate = GuiGate(4)  # a whole chunk of avatar frames may be on its way to the GUI
         self.landmark_gate = GuiGate(2)
         self.frames_generated = 0
+        self.idle_frames = 0  # frames generated without a driving frame (source lost or stalled)
         self._choice = choice or AnimatorChoice()
+        self._build = build
         self._pipeline = None
         self._has_portrait = False
 
@@ -190,7 +88,7 @@ class GenerationWorker(StoppableThread):
 
         tracker = FaceTracker(static_image_mode=False)
         try:
-            built = build_animator(self._choice)
+            built = self._build(self._choice)
             self._pipeline = AvatarPipeline(built.animator, tracker)
             self.animator_ready.emit(built.label, built.notice)
             self._loop()
@@ -202,17 +100,35 @@ class GenerationWorker(StoppableThread):
 
     def _loop(self) -> None:
         meter, last_report = RateMeter(), 0.0
+        last_input = last_idle = time.monotonic()
         self.cuda_checked.emit(cuda_available())
         while not self.stopping():
             self._run_commands()
-            item = self.frames_in.get(POLL_S)
-            if item is None or not self._has_portrait:
+            idling = time.monotonic() - last_input >= IDLE_AFTER_S
+            item = self.frames_in.get(min(POLL_S, 1.0 / IDLE_FPS) if idling else POLL_S)
+            if not self._has_portrait:
                 continue
-            rgb, captured_at = item
+            now = time.monotonic()
+            if item is None and (not idling or now - last_idle < 1.0 / IDLE_FPS):
+                continue
+            frames = None
             try:
-                frames = self._pipeline.process(rgb, captured_at)
+                if item is None:  # the source is lost or stalled: the avatar keeps idling, the camera keeps sending
+                    last_idle = now
+                    frames = self._pipeline.idle(now)
+                    self.idle_frames += len(frames)
+                else:
+                    rgb, captured_at = item
+                    last_input = now
+                    frames = self._pipeline.process(rgb, captured_at)
             except KnotCamError as err:
                 self.failed.emit(str(err))
+                continue
+            except Exception as err:
+                if not is_out_of_memory(err):
+                    raise
+            if frames is None:  # out of memory (handled outside the except: its traceback holds the old animator)
+                self._step_down_after_out_of_memory()
                 continue
             if self.landmark_gate.try_enter():
                 self.landmarks_ready.emit(self._pipeline.last_landmarks)
@@ -233,9 +149,23 @@ class GenerationWorker(StoppableThread):
         self.frames_in.clear()
 
     def _apply_animator(self, choice: AnimatorChoice) -> None:
-        built = build_animator(choice)
+        built = self._build(choice)
+        self._choice = choice
         self._pipeline.set_animator(built.animator)
         self.animator_ready.emit(built.label, built.notice)
+
+    def _step_down_after_out_of_memory(self) -> None:
+        """The animator ran out of memory mid-stream: continue on a smaller preset, the CPU, or warp."""
+        failed, smaller = self._choice, smaller_choice(self._choice)
+        if smaller == failed:
+            raise MemoryError("out of memory with the smallest animator")
+        log.warning("out of memory running %s; switching to %s", failed.describe(), smaller.describe())
+        self._pipeline.animator = None  # let the failed animator's memory go before the next one loads
+        release_memory()
+        built = self._build(smaller)
+        self._choice = smaller
+        self._pipeline.set_animator(built.animator)
+        self.animator_ready.emit(built.label, built.oom_notice or out_of_memory_notice(failed, built))
 
     def _apply_calibrate(self) -> None:
         self._pipeline.calibrate()
@@ -352,12 +282,3 @@ class OutputWorker(StoppableThread):
             recorder, self._recorder = self._recorder, None
             recorder.close()
             self.recording_finished.emit(str(recorder.path))
-
-
-def _probe_webcam(index: int) -> tuple[cv2.VideoCapture, bool, np.ndarray | None]:
-    """Open webcam `index` and read one frame; on Linux a missing /dev/videoN is not even tried (no noise)."""
-    if platform.system() == "Linux" and not Path(f"/dev/video{index}").exists():
-        return cv2.VideoCapture(), False, None
-    capture = cv2.VideoCapture(index)
-    ok, bgr = capture.read() if capture.isOpened() else (False, None)
-    return capture, ok, bgr

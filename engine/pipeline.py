@@ -47,6 +47,13 @@ class AvatarPipeline:
         motion = self.retargeter.retarget(self.last_landmarks, timestamp)
         return self.animator.push(motion)
 
+    def idle(self, timestamp: float) -> list[AvatarFrame]:
+        """No driving frame to give (the source is lost or stalled): the avatar idles as if no face were seen."""
+        if self.retargeter is None:
+            raise RuntimeError("AvatarPipeline.idle called before set_portrait")
+        self.last_landmarks = None
+        return self.animator.push(self.retargeter.retarget(None, timestamp))
+
     def flush(self) -> list[AvatarFrame]:
         """Frames the animator still holds back (end of a file)."""
         return self.animator.flush()
