@@ -76,25 +76,35 @@ class GuiGate:
 
 
 class RateMeter:
-    """Events per second over the last `window` seconds."""
+    """Events per second over the last `window` seconds.
 
-    def __init__(self, window: float = 2.0) -> None:
+    Frames may arrive in bursts (Knot Forcing emits a chunk at once), so the rate is events in the window over
+    the time the window covers, never over the gap between the first and last event of a burst.
+    """
+
+    def __init__(self, window: float = 2.0, min_span: float = 0.5) -> None:
         self._window = window
+        self._min_span = min_span
         self._times: deque[float] = deque()
+        self._first: float | None = None
 
     def tick(self, now: float | None = None) -> None:
         """Count one event."""
         now = time.monotonic() if now is None else now
+        if self._first is None:
+            self._first = now
         self._times.append(now)
+        self._expire(now)
+
+    def _expire(self, now: float) -> None:
         while self._times and now - self._times[0] > self._window:
             self._times.popleft()
 
     def rate(self, now: float | None = None) -> float:
         """Events per second; 0 with fewer than two events in the window."""
         now = time.monotonic() if now is None else now
-        while self._times and now - self._times[0] > self._window:
-            self._times.popleft()
-        if len(self._times) < 2:
+        self._expire(now)
+        if len(self._times) < 2 or self._first is None:
             return 0.0
-        span = self._times[-1] - self._times[0]
-        return (len(self._times) - 1) / span if span > 0 else 0.0
+        covered = max(self._min_span, min(self._window, now - self._first))
+        return (len(self._times) - 1) / covered

@@ -37,3 +37,15 @@ def test_rate_meter_counts_events_per_second():
         meter.tick(now=10.0 + i / 30)
     assert abs(meter.rate(now=11.0) - 30.0) < 1e-6
     assert meter.rate(now=20.0) == 0.0
+
+
+def test_rate_of_bursty_frames_is_their_average_not_the_burst_speed():
+    meter = RateMeter(window=2.0)
+    for chunk in range(20):  # 3 frames at once every 0.1 s: 30 frames per second on average
+        for _ in range(3):
+            meter.tick(now=10.0 + chunk * 0.1)
+    assert 25.0 <= meter.rate(now=12.0) <= 31.0
+    fresh = RateMeter(window=2.0)
+    for _ in range(3):
+        fresh.tick(now=5.0)
+    assert fresh.rate(now=5.0) <= 4.0  # one burst is not thousands of frames per second
