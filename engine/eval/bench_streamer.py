@@ -1,0 +1,319 @@
+"""`python main.py bench`: the whole pipeline minus the webcam, for many frames, and what each part costs.
+
+    demo clip (looped) -> FaceTracker -> Retargeter -> animator (Knot Forcing or warp) -> discarded
+
+Figures: end-to-end fps; per-chunk ms (KnotStreamer.chunk_ms), process RSS and CUDA memory at frames
+100 / 1,000 / 10,000; motion-to-avatar latency (time from reading a driving frame to its avatar frame being
+out: median and p95); each stage's share of the time. Stages are timed from the outside by wrapping the
+objects' methods on their instances (tracker.track, retargeter.retarget, animator.push and, inside Knot
+Forcing, codec.encode, _motion_map, streamer.push, _compose); the engine itself carries no timing code.
+The warp prior is what is left of KnotAnimator.push once the other inner stages are taken out.
+
+The driving frames are read as fast as the pipeline takes them (no pacing; `--pace FPS` paces them like a
+live camera), so the latency is the pipeline's own: with a 30 fps camera each frame also waits for the
+rest of its chunk to arrive. Results go into `--out` (JSON), one entry per animator/preset/device, other
+entries kept, each with the machine description and its load average (the CPU figures are wall-clock).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+DEFAULT_OUT = Path("benchmarks/streamer.json")
+DEFAULT_PORTRAIT = Path("assets/portraits/astronaut.png")
+DEFAULT_DRIVING = Path("assets/clips/carphone.mp4")
+CHECKPOINTS = (100, 1_000, 10_000)
+WARMUP_FRAMES = 100  # latency and stage shares leave out the first frames (graph and allocator warm-up)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the bench subcommand."""
+    parser.add_argument("--animator", choices=("knot", "warp"), default="knot", help="animator (default: knot)")
+    parser.add_argument("--frames", type=int, default=10_000, help="driving frames to push (default: %(default)s)")
+    parser.add_argument("--preset", default="tiny", help="Knot Forcing preset (default: %(default)s)")
+    parser.add_argument("--device", default="cpu", help="torch device for Knot Forcing: cpu or cuda")
+    parser.add_argument("--portrait", type=Path, default=DEFAULT_PORTRAIT, help="portrait (default: %(default)s)")
+    parser.add_argument("--driving", type=Path, default=DEFAULT_DRIVING, help="driving clip (default: %(default)s)")
+    parser.add_argument("--pace", type=float, default=0.0,
+                        help="read driving frames at this rate like a live camera (default: as fast as possible)")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--warmup", type=int, default=WARMUP_FRAMES,
+                        help="first frames left out of latency and stage shares (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON (default: %(default)s)")
+
+
+# --- measuring ----------------------------------------------------------------------------------------------
+class StageTimer:
+    """Accumulated seconds per named stage, filled by wrappers put around methods of live objects."""
+
+    def __init__(self, sync: Callable[[], None] | None = None) -> None:
+        self.seconds: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self.enabled = True
+        self._sync = sync or (lambda: None)
+
+    def wrap(self, owner: object, method: str, stage: str) -> None:
+        """Replace `owner.method` (on the instance only) by a timed call to the original."""
+        original = getattr(owner, method)
+        self.seconds.setdefault(stage, 0.0)
+        self.calls.setdefault(stage, 0)
+
+        def timed(*args, **kwargs):
+            if not self.enabled:
+                return original(*args, **kwargs)
+            self._sync()
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self._sync()
+                self.seconds[stage] += time.perf_counter() - start
+                self.calls[stage] += 1
+
+        setattr(owner, method, timed)
+
+    def reset(self) -> None:
+        """Zero every stage (after the warm-up)."""
+        for stage in self.seconds:
+            self.seconds[stage], self.calls[stage] = 0.0, 0
+
+
+def machine(device: str) -> dict:
+    """CPU, core count, load average, library versions, and the GPU when on CUDA."""
+    import cv2
+    import numpy as np
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = {"cpu": cpu, "cpu_count": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2),
+            "torch_threads": torch.get_num_threads(), "torch": torch.__version__, "numpy": np.__version__,
+            "opencv": cv2.__version__, "python": platform.python_version(), "platform": platform.platform()}
+    if device.startswith("cuda"):
+        info["gpu"] = torch.cuda.get_device_name(torch.device(device))
+        info["cuda"] = torch.version.cuda
+    return info
+
+
+def rss_mb() -> float:
+    """Resident memory of this process in MiB."""
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def cuda_mb(device: str) -> dict | None:
+    """Allocated and peak CUDA memory in MiB, or None off CUDA."""
+    if not device.startswith("cuda"):
+        return None
+    import torch
+
+    dev = torch.device(device)
+    return {"allocated": round(torch.cuda.memory_allocated(dev) / 2**20, 1),
+            "peak": round(torch.cuda.max_memory_allocated(dev) / 2**20, 1)}
+
+
+def _ms(values) -> dict:
+    import numpy as np
+
+    values = np.asarray(values, dtype=np.float64) * 1000.0
+    if values.size == 0:
+        return {"median": None, "p95": None}
+    return {"median": round(float(np.median(values)), 1), "p95": round(float(np.percentile(values, 95)), 1)}
+
+
+# --- building ------------------------------------------------------------------------------------------------
+def build_animator(kind: str, preset: str, device: str):
+    """The animator to measure: Knot Forcing from the shipped weights of `preset`, or warp."""
+    if kind == "knot":
+        from engine.knot_animator import load_default_knot_animator
+
+        return load_default_knot_animator(preset, device)
+    from engine.warp import WarpAnimator
+
+    return WarpAnimator()
+
+
+def instrument(pipeline, timer: StageTimer) -> None:
+    """Wrap the pipeline's stages (after set_portrait, which makes the retargeter) in `timer`."""
+    from engine.knot_animator import KnotAnimator
+
+    timer.wrap(pipeline.tracker, "track", "tracking")
+    timer.wrap(pipeline.retargeter, "retarget", "retarget")
+    animator = pipeline.animator
+    timer.wrap(animator, "push", "animator")
+    if isinstance(animator, KnotAnimator):
+        timer.wrap(animator.codec, "encode", "animator/codec encode")
+        timer.wrap(animator, "_motion_map", "animator/motion map")
+        timer.wrap(animator.streamer, "push", "animator/DiT")
+        timer.wrap(animator, "_compose", "animator/decode + compose")
+
+
+def stage_shares(timer: StageTimer, total_s: float) -> dict:
+    """ms per driving frame and share of the wall time for each stage; inner animator stages as shares of it."""
+    frames = max(timer.calls.get("tracking", 0), 1)
+    top = {name: timer.seconds[name] for name in ("tracking", "retarget", "animator")}
+    top["driving video read + loop"] = max(total_s - sum(top.values()), 0.0)
+    out = {"per_frame_ms": {k: round(v / frames * 1000, 2) for k, v in top.items()},
+           "share_of_total": {k: round(v / total_s, 3) for k, v in top.items()}}
+    inner = {k.split("/", 1)[1]: v for k, v in timer.seconds.items() if k.startswith("animator/")}
+    if inner:
+        inner["warp prior"] = max(timer.seconds["animator"] - sum(inner.values()), 0.0)
+        animator_s = max(timer.seconds["animator"], 1e-9)
+        out["animator_per_frame_ms"] = {k: round(v / frames * 1000, 2) for k, v in inner.items()}
+        out["share_of_animator"] = {k: round(v / animator_s, 3) for k, v in inner.items()}
+    return out
+
+
+# --- running -------------------------------------------------------------------------------------------------
+def bench(args: argparse.Namespace) -> dict:
+    """Run the pipeline for `args.frames` driving frames; the figures as a JSON-ready dict."""
+    import numpy as np
+    import torch
+
+    from engine.driving import FaceTracker
+    from engine.pipeline import AvatarPipeline
+    from engine.portrait import load_portrait
+    from engine.video import VideoFileSource
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = args.device
+    on_cuda = device.startswith("cuda")
+    timer = StageTimer((lambda: torch.cuda.synchronize(torch.device(device))) if on_cuda else None)
+    latencies = np.full(args.frames, np.nan)  # preallocated: the measurement must not grow memory itself
+    checkpoints: dict[str, dict] = {}
+    with FaceTracker() as tracker, VideoFileSource(args.driving, loop=True) as source:
+        portrait = load_portrait(args.portrait, tracker)
+        animator = build_animator(args.animator, args.preset, device)
+        pipeline = AvatarPipeline(animator, tracker)
+        pipeline.set_portrait(portrait)
+        instrument(pipeline, timer)
+        streamer = getattr(animator, "streamer", None)
+        period = 1.0 / args.pace if args.pace > 0 else 0.0
+        emitted = 0
+        window_start, window_frames = time.perf_counter(), 0
+        started = time.perf_counter()
+        timed_from = started
+        for i in range(args.frames):
+            if i == args.warmup:
+                timer.reset()
+                timed_from = time.perf_counter()
+            if period:
+                time.sleep(max(0.0, started + i * period - time.perf_counter()))
+            frame = source.read()
+            out = pipeline.process(frame, time.monotonic())
+            now = time.monotonic()
+            for avatar in out:
+                if avatar.index < args.frames:
+                    latencies[avatar.index] = now - avatar.timestamp
+            emitted += len(out)
+            window_frames += 1
+            done = i + 1
+            if done in CHECKPOINTS or done == args.frames:
+                wall = time.perf_counter()
+                checkpoints[str(done)] = {
+                    "recent_fps": round(window_frames / max(wall - window_start, 1e-9), 2),
+                    "chunk_ms": _chunk_ms(streamer),
+                    "rss_mb": round(rss_mb(), 1),
+                    "cuda_mb": cuda_mb(device),
+                    "load_average_1min": round(os.getloadavg()[0], 2),  # other processes sharing the CPU
+                }
+                window_start, window_frames = wall, 0
+                print(f"  frame {done:>6}: " + ", ".join(f"{k} {v}" for k, v in checkpoints[str(done)].items()
+                                                          if v is not None), flush=True)
+        total_s = time.perf_counter() - started
+        timed_s = time.perf_counter() - timed_from
+        timer.enabled = False  # flush composes the held-back frames without a push: not a streaming cost
+        emitted += len(pipeline.flush())
+        lookahead = animator.lookahead_frames
+        stream_cfg = getattr(streamer, "cfg", None)
+    timed_frames = max(args.frames - args.warmup, 0)
+    measured = latencies[args.warmup:]
+    result = {
+        "what": "demo clip looped -> FaceTracker -> Retargeter -> animator -> discarded (no webcam, no sink)",
+        "animator": args.animator,
+        "preset": args.preset if args.animator == "knot" else None,
+        "device": device if args.animator == "knot" else "cpu",
+        "frames": args.frames,
+        "frames_out": emitted,
+        "paced_fps": args.pace or None,
+        "portrait": str(args.portrait), "portrait_size": list(portrait.image.shape[1::-1]),
+        "driving": str(args.driving), "driving_size": list(source.size),
+        "fps": round(args.frames / total_s, 2),
+        "warmup_frames": args.warmup,
+        "fps_after_warmup": round(timed_frames / timed_s, 2) if timed_frames else None,
+        "seconds": round(total_s, 1),
+        "checkpoints": checkpoints,
+        "latency_ms": _ms(measured[np.isfinite(measured)]),
+        "lookahead_frames": lookahead,
+        "stages": stage_shares(timer, timed_s) if timed_frames else None,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": machine(device),
+    }
+    if stream_cfg is not None:
+        result["stream"] = {"chunk_frames": stream_cfg.chunk_frames, "knot_frames": stream_cfg.knot_frames,
+                            "window_frames": stream_cfg.window_frames,
+                            "denoising_steps": len(stream_cfg.timesteps)}
+    first, last = checkpoints.get("100"), checkpoints.get(str(max(CHECKPOINTS)))
+    if first and last:
+        result["growth_100_to_10000"] = {
+            "rss": round(last["rss_mb"] / first["rss_mb"] - 1, 4),
+            "chunk_ms": (round(last["chunk_ms"]["median"] / first["chunk_ms"]["median"] - 1, 4)
+                         if first["chunk_ms"] else None)}
+    return result
+
+
+def _chunk_ms(streamer) -> dict | None:
+    """Median and min of the streamer's recent per-chunk compute times (its last 64 chunks)."""
+    if streamer is None or not streamer.chunk_ms:
+        return None
+    recent = list(streamer.chunk_ms)
+    return {"median": round(statistics.median(recent), 2), "min": round(min(recent), 2), "chunks": len(recent)}
+
+
+def result_key(result: dict) -> str:
+    """The entry a run replaces in the results file: animator, preset, device (and pacing)."""
+    parts = [result["animator"]]
+    if result["animator"] == "knot":
+        parts += [result["preset"], result["device"].split(":")[0]]
+    if result["paced_fps"]:
+        parts.append(f"paced{result['paced_fps']:g}")
+    return "-".join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Benchmark, print the figures and merge them into `args.out`."""
+    if args.frames < 1:
+        raise SystemExit("--frames must be at least 1")
+    print(f"bench: {args.animator}" + (f" {args.preset} on {args.device}" if args.animator == "knot" else "")
+          + f", {args.frames} frames", flush=True)
+    result = bench(args)
+    s = result["stages"]
+    print(f"fps {result['fps']} (after warm-up {result['fps_after_warmup']}), latency median "
+          f"{result['latency_ms']['median']} ms, p95 {result['latency_ms']['p95']} ms")
+    if s:
+        print("stages (ms/frame): " + ", ".join(f"{k} {v}" for k, v in s["per_frame_ms"].items()))
+        if "animator_per_frame_ms" in s:
+            print("  inside the animator: " + ", ".join(f"{k} {v}" for k, v in s["animator_per_frame_ms"].items()))
+    runs = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    runs[result_key(result)] = result
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(runs, indent=2) + "\n")
+    tmp.replace(args.out)
+    print(f"wrote {args.out} [{result_key(result)}]")
+    return 0

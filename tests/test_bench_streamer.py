@@ -1,0 +1,49 @@
+"""`python main.py bench`, smoke-sized: the figures it promises are in the JSON it writes (no speed is
+asserted: speed is what the full run measures, on a stated machine)."""
+
+import json
+
+import pytest
+
+from engine.eval.bench_streamer import StageTimer
+from engine.knot_animator import default_weights_path
+from main import main
+
+
+@pytest.mark.skipif(not default_weights_path("tiny").is_file(), reason="tiny weights not installed")
+def test_knot_bench_writes_fps_chunk_ms_memory_latency_and_stage_shares(tmp_path):
+    out = tmp_path / "streamer.json"
+    assert main(["bench", "--animator", "knot", "--frames", "25", "--warmup", "7", "--out", str(out)]) == 0
+    run = json.loads(out.read_text())["knot-tiny-cpu"]
+    assert run["frames"] == 25 and run["frames_out"] == 25 and run["fps"] > 0
+    assert set(run["checkpoints"]) == {"25"}  # and 100, 1,000, 10,000 on longer runs
+    point = run["checkpoints"]["25"]
+    assert point["chunk_ms"]["median"] > 0 and point["rss_mb"] > 0 and point["cuda_mb"] is None
+    assert 0 < run["latency_ms"]["median"] <= run["latency_ms"]["p95"]
+    stages = run["stages"]
+    assert set(stages["share_of_animator"]) == {"warp prior", "codec encode", "motion map", "DiT", "decode + compose"}
+    assert sum(stages["share_of_total"].values()) == pytest.approx(1, abs=0.01)
+    assert sum(stages["share_of_animator"].values()) == pytest.approx(1, abs=0.01)
+    assert run["machine"]["cpu_count"] >= 1 and "load_average_1min" in run["machine"]
+
+
+def test_warp_bench_adds_its_own_entry_next_to_an_earlier_one(tmp_path):
+    out = tmp_path / "streamer.json"
+    out.write_text(json.dumps({"knot-tiny-cpu": {"kept": True}}))
+    assert main(["bench", "--animator", "warp", "--frames", "5", "--out", str(out)]) == 0
+    runs = json.loads(out.read_text())
+    assert runs["knot-tiny-cpu"] == {"kept": True}
+    assert runs["warp"]["frames_out"] == 5 and runs["warp"]["lookahead_frames"] == 0
+
+
+def test_stage_timer_counts_calls_and_seconds_of_a_wrapped_method_and_restarts_at_reset():
+    class Tracker:
+        def track(self, x):
+            return x * 2
+
+    tracker, timer = Tracker(), StageTimer()
+    timer.wrap(tracker, "track", "tracking")
+    assert [tracker.track(i) for i in range(3)] == [0, 2, 4]
+    assert timer.calls["tracking"] == 3 and timer.seconds["tracking"] > 0
+    timer.reset()
+    assert timer.calls["tracking"] == 0 and timer.seconds["tracking"] == 0
