@@ -77,13 +77,12 @@ class CaptureWorker(StoppableThread):
     def _open(self):
         """Generator of RGB frames for the spec; emits source_opened once the first frame is in."""
         spec = self.spec
-        if spec.kind in ("auto", "webcam"):
-            capture, ok, bgr = self.open_webcam(spec.webcam_index)
+        if spec.kind == "webcam":
+            return self._webcam_frames(spec.webcam_index, None, None)
+        if spec.kind == "auto":
+            capture, ok, bgr = self._try_open(spec.webcam_index)
             if ok:
                 return self._webcam_frames(spec.webcam_index, capture, bgr)
-            capture.release()
-            if spec.kind == "webcam":
-                return self._webcam_frames(spec.webcam_index, None, None)
             return self._file_frames(DEMO_CLIP, texts.NO_WEBCAM_FALLBACK)
         return self._file_frames(Path(spec.path), "")
 
@@ -94,9 +93,8 @@ class CaptureWorker(StoppableThread):
         delays = reconnect_delays()
         while not self.stopping():
             if capture is None:
-                capture, ok, first_bgr = self.open_webcam(index)
+                capture, ok, first_bgr = self._try_open(index)
                 if not ok:
-                    capture.release()
                     capture, delay = None, next(delays)
                     self.failed.emit(texts.WEBCAM_UNAVAILABLE.format(index=index, seconds=delay))
                     if self._stop_event.wait(delay):
@@ -112,6 +110,19 @@ class CaptureWorker(StoppableThread):
             if not self.stopping():
                 log.warning("webcam %d lost; reconnecting", index)
                 self.failed.emit(texts.WEBCAM_LOST.format(index=index))
+
+    def _try_open(self, index: int):
+        """(capture, True, first BGR frame) of an open webcam, or (None, False, None); a driver that throws
+        while opening counts as a webcam that cannot be opened."""
+        try:
+            capture, ok, bgr = self.open_webcam(index)
+        except Exception:  # noqa: BLE001
+            log.exception("opening webcam %d failed", index)
+            return None, False, None
+        if ok and bgr is not None:
+            return capture, True, bgr
+        capture.release()
+        return None, False, None
 
     def _frames_until_lost(self, capture, bgr: np.ndarray):
         """RGB frames of an open webcam until it fails to deliver one (or raises) or the worker stops."""

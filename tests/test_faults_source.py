@@ -50,7 +50,8 @@ class ClipWebcam:
 
 class Webcams:
     """Opens webcams by index as the app's capture worker asks; `plan` says, per attempt, what happens:
-    None = cannot be opened, N = opens and delivers N frames then fails, 'ok' = delivers for ever."""
+    None = cannot be opened, 'raises' = the driver throws, N = opens and delivers N frames then fails,
+    'ok' = delivers for ever."""
 
     def __init__(self, plan, failure: str = "no frame") -> None:
         self._plan = iter(plan)
@@ -64,6 +65,8 @@ class Webcams:
             step = next(self._plan, "ok")
         if step is None:
             return cv2.VideoCapture(), False, None
+        if step == "raises":
+            raise cv2.error("VIDIOC_REQBUFS: Device or resource busy")
         camera = ClipWebcam(None if step == "ok" else step, self._failure)
         ok, first = camera.read()
         return camera, ok, first
@@ -83,7 +86,7 @@ def test_reconnect_delays_double_from_half_a_second_up_to_eight():
 
 
 def test_webcam_lost_mid_stream_is_reported_the_avatar_idles_and_the_webcam_comes_back(qtbot, tmp_path):
-    webcams = Webcams([40, None, None, "ok"])  # lost after 40 frames, two failed reopens, then back
+    webcams = Webcams([40, None, None, None, "ok"])  # lost after 40 frames, three failed reopens, then back
     window, messages = open_window(qtbot, tmp_path, SourceSpec("webcam", webcam_index=0), webcams)
     lost = texts.WEBCAM_LOST.format(index=0)
     qtbot.waitUntil(lambda: lost in messages, timeout=20000)
@@ -92,9 +95,9 @@ def test_webcam_lost_mid_stream_is_reported_the_avatar_idles_and_the_webcam_come
     qtbot.waitUntil(lambda: window.generation.idle_frames > idle_before + 5, timeout=10000)  # avatar idles
     reopened = texts.SOURCE_OPENED.format(description="webcam 0")
     qtbot.waitUntil(lambda: messages.count(reopened) == 2, timeout=20000)  # opened, then reopened
-    assert webcams.attempts == 4
+    assert webcams.attempts == 5
     assert [m for m in messages if "could not be opened" in m] == [  # one sentence per failed attempt
-        texts.WEBCAM_UNAVAILABLE.format(index=0, seconds=0.5), texts.WEBCAM_UNAVAILABLE.format(index=0, seconds=1.0)]
+        texts.WEBCAM_UNAVAILABLE.format(index=0, seconds=s) for s in (0.5, 1.0, 2.0)]
     driving = window.driving_view.frames_shown
     qtbot.waitUntil(lambda: window.driving_view.frames_shown > driving + 5, timeout=10000)  # frames flow again
     assert not any("Traceback" in m for m in messages)
@@ -133,5 +136,19 @@ def test_capture_worker_treats_a_failed_or_throwing_read_as_a_lost_webcam(qtbot,
         qtbot.waitUntil(lambda: len(opened) == 2, timeout=10000)
         assert failures == [texts.WEBCAM_LOST.format(index=3)]
         assert queue.get(1.0) is not None  # frames arrive again after the reconnect
+    finally:
+        assert worker.stop()
+
+
+def test_capture_worker_retries_a_webcam_whose_driver_throws_while_opening(qtbot):
+    webcams = Webcams(["raises", "ok"])
+    worker = CaptureWorker(SourceSpec("webcam", webcam_index=1), DropOldestQueue(2), open_webcam=webcams)
+    failures, opened = [], []
+    worker.failed.connect(failures.append)
+    worker.source_opened.connect(lambda description, notice: opened.append(description))
+    worker.start()
+    try:
+        qtbot.waitUntil(lambda: opened == ["webcam 1"], timeout=10000)
+        assert failures == [texts.WEBCAM_UNAVAILABLE.format(index=1, seconds=0.5)]
     finally:
         assert worker.stop()
