@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -42,6 +43,7 @@ def bundle(tmp_path_factory) -> Path:
         capture_output=True, text=True, timeout=BUILD_TIMEOUT_S,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    shutil.rmtree(out / "build", ignore_errors=True)  # PyInstaller's scratch files: ~0.5 GB nobody reads again
     print(result.stdout)  # build time, bundle size, largest parts (shown with pytest -s or on failure)
     return out / "dist" / "KnotCam"
 
