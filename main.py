@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import multiprocessing
 import sys
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -61,4 +62,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    multiprocessing.freeze_support()  # prepare/train start worker processes; needed in a frozen bundle
     sys.exit(main())

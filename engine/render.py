@@ -12,8 +12,9 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PORTRAIT = Path("assets/portraits/astronaut.png")
-DEFAULT_DRIVING = Path("assets/clips/carphone.mp4")
+ASSETS = Path(__file__).resolve().parent.parent / "assets"  # also inside the installed bundle
+DEFAULT_PORTRAIT = ASSETS / "portraits" / "astronaut.png"
+DEFAULT_DRIVING = ASSETS / "clips" / "carphone.mp4"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
