@@ -42,7 +42,6 @@ def default_weights_path(preset: str) -> Path:
 @dataclass
 class _Queued:
     motion: Motion
-    warp_crop: np.ndarray  # (R, R, 3) uint8
     warp_latent: torch.Tensor  # (C, h, w)
 
 
@@ -93,36 +92,34 @@ class KnotAnimator(Animator):
         crop_landmarks = self.box.to_crop(motion.landmarks, r)
         warp_crop = warp_with_mesh(self.crop, self.crop_mesh, crop_landmarks)
         warp_latent = self.codec.encode(to_tensor(warp_crop[None], self.device))[0]
-        self._queue.append(_Queued(motion, warp_crop, warp_latent))
+        self._queue.append(_Queued(motion, warp_latent))
         return self._compose(self.streamer.push(self._motion_map(crop_landmarks), warp_latent, motion.timestamp))
 
     @torch.no_grad()
     def flush(self) -> list[AvatarFrame]:
-        """Emit the held-back knot frames (end of a file render)."""
+        """Emit every frame still pending (end of a file render)."""
         return self._compose(self.streamer.flush())
 
     def _compose(self, frames: list) -> list[AvatarFrame]:
+        """Decode emitted latents and compose each into the full-resolution warp of its motion."""
         if not frames:
             return []
         queued = [self._queue.popleft() for _ in frames]
-        latents = torch.stack([f.latent for f in frames])  # (n, C, h, w)
-        if self.blend == "residual":
-            warp_latents = torch.stack([q.warp_latent for q in queued])
-            decoded = self.codec.decode(torch.cat((latents, warp_latents)).float())
-            delta = (decoded[: len(frames)] - decoded[len(frames):]).clamp(-2, 2) * 127.5  # (n, 3, R, R)
+        latents = torch.stack([f.latent for f in frames]).float()  # (n, C, h, w)
+        if self.blend == "residual":  # generated minus decoded warp prior: the codec's own error cancels
+            warp_latents = torch.stack([q.warp_latent for q in queued]).float()
+            decoded = self.codec.decode(torch.cat((latents, warp_latents)))
+            faces = (decoded[: len(frames)] - decoded[len(frames):]).clamp(-2, 2) * 127.5  # (n, 3, R, R)
+            paste = self._paste.add
         else:
-            decoded = self.codec.decode(latents.float()).clamp(-1, 1).add(1).mul(127.5)
-        delta = delta.permute(0, 2, 3, 1).cpu().numpy() if self.blend == "residual" else None
-        gen = None if self.blend == "residual" else decoded.permute(0, 2, 3, 1).cpu().numpy()
+            faces = self.codec.decode(latents).clamp(-1, 1).add(1).mul(127.5)
+            paste = self._paste.replace
+        faces_hwc = faces.permute(0, 2, 3, 1).cpu().numpy()  # (n, R, R, 3)
         out = []
-        for i, (f, q) in enumerate(zip(frames, queued, strict=True)):
+        for face, f, q in zip(faces_hwc, frames, queued, strict=True):
             full = warp_with_mesh(self._portrait.image, self.full_mesh, q.motion.landmarks)
             mask = _face_mask(self.box.to_crop(q.motion.landmarks, self.cfg.resolution), self.cfg.resolution)
-            if self.blend == "residual":
-                image = self._paste.add(full, delta[i], mask)
-            else:
-                image = self._paste.replace(full, gen[i], mask)
-            out.append(AvatarFrame(image, f.timestamp, f.index))
+            out.append(AvatarFrame(paste(full, face, mask), f.timestamp, f.index))
         return out
 
 

@@ -113,3 +113,13 @@ def test_missing_or_foreign_weights_raise_a_clear_error(tmp_path):
         load_knot_animator(bad)
     with pytest.raises(WeightsMismatchError, match="another model config"):
         load_knot_animator(default_weights_path("tiny"), expected=get_preset("base").model)
+
+
+def test_both_blends_change_only_the_face_region(animator, default_portrait, demo_landmarks):
+    motions = _motions(default_portrait, demo_landmarks, 8)
+    residual = _stream(animator, default_portrait, motions)
+    replace = _stream(load_knot_animator(default_weights_path("tiny"), get_preset("tiny").stream, blend="replace"),
+                      default_portrait, motions)
+    for a, b in zip(residual, replace, strict=True):
+        assert np.array_equal(a.image[:40, :40], b.image[:40, :40])  # far from the face: the warp alone
+        assert not np.array_equal(a.image, b.image)  # in the face: correction added vs generated face pasted
