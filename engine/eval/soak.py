@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -56,18 +57,23 @@ def queue_lengths(animator) -> dict:
 
 
 def cache_state(animator) -> dict:
-    """Sizes that must not change with the stream's length: the KV cache and the bounded histories."""
+    """Sizes that must not change with the stream's length: the KV cache and the bounded histories.
+
+    Values are strings and numbers only, so a record is not itself a container the gc counts: the live-object
+    count of later records does not grow with the records kept so far.
+    """
     streamer = getattr(animator, "streamer", None)
     if streamer is None:
         return {}
     cache = streamer.cache
     tensors = (cache.ref_k, cache.ref_v, cache.win_k, cache.win_v)
+    knot = streamer.knot_latents
     return {
         "cache_bytes": cache.nbytes(),
-        "cache_shapes": [list(t.shape) for t in tensors],
-        "cache_storage": [t.data_ptr() for t in tensors],  # the same addresses: never reallocated
+        "cache_shapes": ", ".join("x".join(map(str, t.shape)) for t in tensors),
+        "cache_storage": ", ".join(hex(t.data_ptr()) for t in tensors),  # the same addresses: never reallocated
         "window_frames_filled": cache.filled_frames,
-        "knot_latents": list(streamer.knot_latents.shape) if streamer.knot_latents is not None else None,
+        "knot_latents": "x".join(map(str, knot.shape)) if knot is not None else "",
         "chunk_ms_history": len(streamer.chunk_ms),
     }
 
@@ -100,6 +106,7 @@ def soak(pipeline, source, frames: int, every: int, sink: DiscardSink | None = N
                 "fps": round(min(every, i - (records[-1]["frame"] if records else 0)) / (now - window_start), 2),
                 "rss_mb": round(process.memory_info().rss / 2**20, 2),
                 "gc_objects": len(gc.get_objects()),
+                "load_average_1min": round(os.getloadavg()[0], 2),  # other processes sharing the CPU
                 **{f"{name}_max": length for name, length in longest.items()},  # longest in this interval
                 **cache_state(pipeline.animator),
             })
