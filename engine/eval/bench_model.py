@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -28,30 +26,12 @@ import torch
 
 from engine.codec import FrameCodec
 from engine.config import PRESETS, Preset, get_preset
+from engine.eval.machine import describe_machine
 from engine.model.dit import CausalDiT
 from engine.model.layout import streaming_layout
 from engine.streaming import KnotStreamer
 
 OUT = Path("benchmarks/model.json")
-
-
-def machine(device: torch.device) -> dict:
-    """CPU model, torch version, threads, and the GPU when on CUDA."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {"cpu": cpu, "cpu_count": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2),
-            "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "python": platform.python_version(), "platform": platform.platform()}
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-        info["cuda"] = torch.version.cuda
-    return info
 
 
 def _sync(device: torch.device) -> None:
@@ -250,8 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     chunks = args.chunks or (8 if device.type == "cpu" else 30)
     started = time.time()
 
-    result: dict = {"machine": machine(device), "dtype": args.dtype, "date": time.strftime("%Y-%m-%d %H:%M"),
-                    "chunk": {}, "codec": {}, "long": {}}
+    result: dict = {"machine": describe_machine(str(device)), "dtype": args.dtype,
+                    "date": time.strftime("%Y-%m-%d %H:%M"), "chunk": {}, "codec": {}, "long": {}}
     print(f"device {device} ({result['machine'].get('gpu', result['machine']['cpu'])}), torch "
           f"{torch.__version__}, {torch.get_num_threads()} threads, {args.dtype}")
     for name in presets:

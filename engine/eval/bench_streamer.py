@@ -20,11 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from engine.eval.machine import describe_machine  # light: its heavy imports are inside the function
 
 DEFAULT_OUT = Path("benchmarks/streamer.json")
 DEFAULT_PORTRAIT = Path("assets/portraits/astronaut.png")
@@ -83,29 +84,6 @@ class StageTimer:
         """Zero every stage (after the warm-up)."""
         for stage in self.seconds:
             self.seconds[stage], self.calls[stage] = 0.0, 0
-
-
-def machine(device: str) -> dict:
-    """CPU, core count, load average, library versions, and the GPU when on CUDA."""
-    import cv2
-    import numpy as np
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {"cpu": cpu, "cpu_count": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2),
-            "torch_threads": torch.get_num_threads(), "torch": torch.__version__, "numpy": np.__version__,
-            "opencv": cv2.__version__, "python": platform.python_version(), "platform": platform.platform()}
-    if device.startswith("cuda"):
-        info["gpu"] = torch.cuda.get_device_name(torch.device(device))
-        info["cuda"] = torch.version.cuda
-    return info
 
 
 def rss_mb() -> float:
@@ -262,7 +240,7 @@ def bench(args: argparse.Namespace) -> dict:
         "lookahead_frames": lookahead,
         "stages": stage_shares(timer, timed_s) if timed_frames else None,
         "date": time.strftime("%Y-%m-%d %H:%M"),
-        "machine": machine(device),
+        "machine": describe_machine(device),
     }
     if stream_cfg is not None:
         result["stream"] = {"chunk_frames": stream_cfg.chunk_frames, "knot_frames": stream_cfg.knot_frames,

@@ -146,7 +146,8 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from engine.driving import FaceTracker
-    from engine.eval.bench_streamer import DEFAULT_DRIVING, DEFAULT_PORTRAIT, build_animator, machine
+    from engine.eval.bench_streamer import DEFAULT_DRIVING, DEFAULT_PORTRAIT, build_animator
+    from engine.eval.machine import describe_machine
     from engine.pipeline import AvatarPipeline
     from engine.portrait import load_portrait
     from engine.video import VideoFileSource
@@ -165,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     result = {"what": "demo clip looped -> FaceTracker -> Retargeter -> animator -> discarding sink",
               "animator": args.animator, "preset": args.preset, "device": args.device, "frames": args.frames,
               "every": args.every, "seconds": round(time.perf_counter() - started, 1), "growth": summary,
-              "records": records, "date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(args.device)}
+              "records": records, "date": time.strftime("%Y-%m-%d %H:%M"), "machine": describe_machine(args.device)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(_dumps(result) + "\n")
     if summary:
