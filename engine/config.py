@@ -73,6 +73,7 @@ class StreamConfig:
     timesteps: tuple[float, ...] = (1.0, 0.66, 0.33)  # flow-matching times, one model call each
     knot_fusion: float = 0.5  # weight of the new chunk's prediction in an emitted knot frame
     seed: int = 0
+    cuda_graph: bool = True  # on a GPU, replay each chunk's denoising steps as one CUDA graph (same frames)
 
     def __post_init__(self) -> None:
         if self.chunk_frames < 1 or self.knot_frames < 0 or self.window_frames < 1:

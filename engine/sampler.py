@@ -3,6 +3,10 @@
 Flow matching: x_t = (1 - t) x0 + t eps, the model predicts v = eps - x0. Each step moves x_t to the next
 time of the schedule with an Euler step (x_{t'} = x_t + (t' - t) v), ending at t = 0. The cache is only
 read while denoising; `commit_chunk` then runs the clean chunk once at t = 0 to write its K/V.
+
+`ChunkSampler` is what the streamer calls: the same two steps, replayed as CUDA graphs on a GPU once the
+cache's shapes stop changing. At batch 1 a chunk is a few hundred small kernels, so on a GPU the time goes
+to launching them from Python; a graph launches them all at once.
 """
 
 from __future__ import annotations
@@ -14,22 +18,127 @@ from engine.model.kv_cache import KVCache
 
 
 @torch.no_grad()
-def sample_chunk(model: CausalDiT, cond: torch.Tensor, cache: KVCache, timesteps: tuple[float, ...],
-                 generator: torch.Generator | None = None) -> torch.Tensor:
-    """Denoise one chunk from pure noise. cond (B, F, Cc, h, w) -> clean latents (B, F, C, h, w)."""
+def denoise(model: CausalDiT, noise: torch.Tensor, cond: torch.Tensor, cache: KVCache,
+            timesteps: tuple[float, ...]) -> torch.Tensor:
+    """Euler steps from noise (B, F, C, h, w) at t = timesteps[0] to t = 0 -> clean latents (B, F, C, h, w)."""
+    x = noise
+    schedule = list(timesteps) + [0.0]
+    for t, t_next in zip(schedule[:-1], schedule[1:], strict=True):
+        v = model.forward_chunk(x, cond, torch.full((x.shape[0],), t, device=x.device, dtype=x.dtype), cache)
+        x = x + (t_next - t) * v
+    return x
+
+
+def chunk_noise(model: CausalDiT, cond: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Starting noise for a chunk with condition cond (B, F, Cc, h, w) -> (B, F, C, h, w)."""
     b, f, _, h, w = cond.shape
     shape = (b, f, model.cfg.latent_channels, h, w)
     x = torch.randn(shape, generator=generator, device=generator.device if generator else cond.device)
-    x = x.to(cond.device, cond.dtype)
-    schedule = list(timesteps) + [0.0]
-    for t, t_next in zip(schedule[:-1], schedule[1:], strict=True):
-        v = model.forward_chunk(x, cond, torch.full((b,), t, device=cond.device, dtype=cond.dtype), cache)
-        x = x + (t_next - t) * v
-    return x
+    return x.to(cond.device, cond.dtype)
+
+
+@torch.no_grad()
+def sample_chunk(model: CausalDiT, cond: torch.Tensor, cache: KVCache, timesteps: tuple[float, ...],
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+    """Denoise one chunk from pure noise. cond (B, F, Cc, h, w) -> clean latents (B, F, C, h, w)."""
+    return denoise(model, chunk_noise(model, cond, generator), cond, cache, timesteps)
+
+
+@torch.no_grad()
+def write_clean(model: CausalDiT, clean: torch.Tensor, cond: torch.Tensor, cache: KVCache,
+                slots: torch.Tensor) -> None:
+    """The clean pass (t = 0) of latents (B, K, C, h, w), its K/V written to window `slots`; no advance."""
+    t0 = torch.zeros(clean.shape[0], device=clean.device, dtype=clean.dtype)
+    model.forward_chunk(clean, cond, t0, cache, slots)
 
 
 @torch.no_grad()
 def commit_chunk(model: CausalDiT, clean: torch.Tensor, cond: torch.Tensor, cache: KVCache) -> None:
     """Write the K/V of clean latents (B, K, C, h, w) with their condition into the sliding window."""
-    t0 = torch.zeros(clean.shape[0], device=clean.device, dtype=clean.dtype)
-    model.forward_chunk(clean, cond, t0, cache, write=True)
+    write_clean(model, clean, cond, cache, cache.slots(clean.shape[1]))
+    cache.advance(clean.shape[1])
+
+
+class ChunkSampler:
+    """Denoising and commit of one streamer's chunks, replayed from CUDA graphs where that is safe.
+
+    The graphs are captured the first time the window is full on a CUDA cache (before that, the attended
+    length grows chunk by chunk). They read and write the cache's tensors in place, which KVCache keeps for
+    its lifetime, so one capture serves every later chunk and portrait. The ring slots the commit writes are
+    an input tensor; the window is restored after the capture's warm-up runs; the noise is drawn outside the
+    graph from the same generator as the eager path. So both paths give the same frames. Off CUDA, while the
+    window fills, or with `use_graph=False`, everything runs eagerly.
+    """
+
+    def __init__(self, model: CausalDiT, cache: KVCache, timesteps: tuple[float, ...],
+                 generator: torch.Generator, use_graph: bool = True) -> None:
+        self.model, self.cache, self.timesteps, self.generator = model, cache, timesteps, generator
+        self.use_graph = use_graph and cache.win_k.is_cuda
+        self._sample: _Graphed | None = None
+        self._commit: _Graphed | None = None
+
+    @property
+    def graphed(self) -> bool:
+        """Whether chunks are replayed from captured graphs now."""
+        return self._sample is not None
+
+    def _static(self) -> bool:
+        return self.use_graph and self.cache.filled_frames == self.cache.window_frames
+
+    @torch.no_grad()
+    def sample(self, cond: torch.Tensor) -> torch.Tensor:
+        """cond (B, F, Cc, h, w) -> clean latents (B, F, C, h, w); reads the cache."""
+        noise = chunk_noise(self.model, cond, self.generator)
+        if not self._static():
+            return denoise(self.model, noise, cond, self.cache, self.timesteps)
+        if self._sample is None or not self._sample.fits(noise, cond):
+            self._sample = _Graphed(lambda x, c: denoise(self.model, x, c, self.cache, self.timesteps), noise, cond)
+        return self._sample.replay(noise, cond).clone()
+
+    @torch.no_grad()
+    def commit(self, clean: torch.Tensor, cond: torch.Tensor) -> None:
+        """Write clean latents (B, K, C, h, w) with their condition into the window, then advance it."""
+        frames = clean.shape[1]
+        slots = self.cache.slots(frames)
+        if not self._static():
+            write_clean(self.model, clean, cond, self.cache, slots)
+        else:
+            if self._commit is None or not self._commit.fits(clean, cond, slots):
+                # The warm-up runs write the window; the pass also reads the slots it overwrites, so they are
+                # restored before the real write.
+                self._commit = _Graphed(lambda x, c, s: write_clean(self.model, x, c, self.cache, s),
+                                        clean, cond, slots, restore=(self.cache.win_k, self.cache.win_v))
+            self._commit.replay(clean, cond, slots)
+        self.cache.advance(frames)
+
+
+class _Graphed:
+    """One CUDA graph of `fn(*inputs)` with static copies of its input tensors."""
+
+    def __init__(self, fn, *inputs: torch.Tensor, restore: tuple[torch.Tensor, ...] = ()) -> None:
+        """`restore`: tensors fn writes, put back as they were after the warm-up runs (capture runs nothing)."""
+        self.inputs = [x.clone() for x in inputs]
+        device = inputs[0].device
+        saved = [t.clone() for t in restore]
+        side = torch.cuda.Stream(device)  # warm-up on a side stream, as graph capture requires
+        side.wait_stream(torch.cuda.current_stream(device))
+        with torch.cuda.stream(side):
+            for _ in range(2):  # builds the RoPE table, lets the allocator and the libraries settle
+                fn(*self.inputs)
+            for t, s in zip(restore, saved, strict=True):
+                t.copy_(s)
+        torch.cuda.current_stream(device).wait_stream(side)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            self.output = fn(*self.inputs)
+
+    def fits(self, *inputs: torch.Tensor) -> bool:
+        """Whether new inputs have the captured shapes and dtypes."""
+        return all(a.shape == b.shape and a.dtype == b.dtype for a, b in zip(self.inputs, inputs, strict=True))
+
+    def replay(self, *inputs: torch.Tensor):
+        """Copy the inputs in, run the graph; returns the captured output (overwritten by the next replay)."""
+        for static, x in zip(self.inputs, inputs, strict=True):
+            static.copy_(x)
+        self.graph.replay()
+        return self.output

@@ -3,7 +3,7 @@
 The three ideas, each a few named lines in `_generate_chunk`:
   1. chunk-wise generation with a reference cache: the portrait's K/V sit in the cache's reference slots
      (written once by `set_reference`); each chunk reads them plus a sliding window of the last W clean
-     frames, and after denoising its emitted frames are committed to the window (`commit_chunk`).
+     frames, and after denoising its emitted frames are committed to the window (`ChunkSampler.commit`).
   2. the temporal knot: a chunk denoises K + k frames; the last k are held back and given to the next
      chunk as image-to-video condition (clean latent + mask channels); the emitted knot frames fuse both
      chunks' predictions.
@@ -25,7 +25,7 @@ import torch
 
 from engine.config import StreamConfig
 from engine.model.dit import CausalDiT, build_condition
-from engine.sampler import commit_chunk, sample_chunk
+from engine.sampler import ChunkSampler
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ class KnotStreamer:
         self.dtype = dtype
         self.cache = model.new_cache(config.window_frames, config.use_reference_cache, 1, self.device, dtype)
         self.generator = torch.Generator(self.device)
+        self.sampler = ChunkSampler(model, self.cache, config.timesteps, self.generator, config.cuda_graph)
         self.chunk_ms: list[float] = []  # compute time of recent chunks (bounded)
         self._warned_nonfinite = False
         self.reset()
@@ -149,7 +150,7 @@ class KnotStreamer:
         self.cache.move_reference(self.reference_time())
 
         # Idea 1, chunk-wise generation: few-step denoising reading [reference | window | this chunk].
-        latents = sample_chunk(self.model, cond, self.cache, self.cfg.timesteps, self.generator)
+        latents = self.sampler.sample(cond)
         fallback = not bool(torch.isfinite(latents).all())
         if fallback:
             if not self._warned_nonfinite:
@@ -167,7 +168,7 @@ class KnotStreamer:
         # Idea 1: commit the clean emitted frames to the sliding window, then re-base time by K. A fallback
         # chunk is not committed: its K/V may be non-finite and would poison every later chunk through the window.
         if not fallback:
-            commit_chunk(self.model, emitted, cond[:, :K], self.cache)
+            self.sampler.commit(emitted, cond[:, :K])
         self.cache.shift_window(-K)
 
         out = [StreamFrame(emitted[0, i], frames[i].timestamp, self.frames_out + i, fallback) for i in range(K)]

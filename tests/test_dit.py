@@ -11,6 +11,7 @@ import torch
 
 from engine.model.dit import CausalDiT, build_condition
 from engine.model.layout import streaming_layout
+from engine.sampler import commit_chunk
 from tests.small_models import SMALL as CFG
 from tests.small_models import randomised_model
 
@@ -48,7 +49,7 @@ def stream_chunks(model: CausalDiT, d: dict, chunks: int, K: int, window: int, a
         outs.append(model.forward_chunk(d["noisy"][n], d["noisy_cond"][n], d["noisy_t"][n], cache))
         if n < chunks:
             sl = slice(n * K, (n + 1) * K)
-            model.forward_chunk(d["clean"][:, sl], d["clean_cond"][:, sl], torch.zeros(1), cache, write=True)
+            commit_chunk(model, d["clean"][:, sl], d["clean_cond"][:, sl], cache)
             cache.shift_window(-K)
     return torch.stack(outs)
 
@@ -107,7 +108,7 @@ def test_forward_chunk_without_write_leaves_the_cache_untouched():
     cache = model.new_cache(4)
     with torch.no_grad():
         model.encode_reference(d["ref"], d["ref_cond"], cache, reference_time=3)
-        model.forward_chunk(d["clean"], d["clean_cond"], torch.zeros(1), cache, write=True)
+        commit_chunk(model, d["clean"], d["clean_cond"], cache)
         before = [t.clone() for t in (cache.ref_k, cache.ref_v, cache.win_k, cache.win_v)]
         out = model.forward_chunk(d["noisy"][0], d["noisy_cond"][0], torch.ones(1), cache)
     assert out.shape == (1, 3, C, HW, HW)
@@ -200,7 +201,7 @@ def test_random_small_model_overfits_one_clip_with_flow_matching(overfitted):
 
 
 def test_sampler_with_the_cache_reproduces_the_overfitted_clip(overfitted):
-    from engine.sampler import commit_chunk, sample_chunk
+    from engine.sampler import sample_chunk
 
     o = overfitted
     model, K = o["model"], o["K"]

@@ -7,6 +7,7 @@ import torch
 from engine.config import ModelConfig
 from engine.model.kv_cache import KVCache
 from engine.model.rope import Rope3D, frame_positions
+from engine.sampler import commit_chunk
 from tests.small_models import randomised_model
 
 LAYERS, HEADS, HD, N = 2, 2, 12, 4  # N tokens per frame on a 2 x 2 grid
@@ -126,8 +127,7 @@ def test_cache_tensors_keep_shapes_and_storage_over_1000_chunks():
     with torch.no_grad():
         model.encode_reference(torch.randn(1, 2, h, h), torch.randn(1, cc, h, h), cache, reference_time=4)
         for _ in range(1000):
-            model.forward_chunk(torch.randn(1, K, 2, h, h), torch.randn(1, K, cc, h, h), torch.zeros(1), cache,
-                                write=True)
+            commit_chunk(model, torch.randn(1, K, 2, h, h), torch.randn(1, K, cc, h, h), cache)
             cache.shift_window(-K)
             cache.move_reference(4)
     assert cache.local_end == 2000

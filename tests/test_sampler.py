@@ -74,7 +74,8 @@ def test_commit_writes_the_clean_chunk_into_the_window_at_t0(model_and_cache):
     clean = torch.randn(1, 2, C, HW, HW, generator=g)
     expected = model.new_cache(4)
     with torch.no_grad():
-        model.forward_chunk(clean, cond[:, :2], torch.zeros(1), expected, write=True)
+        model.forward_chunk(clean, cond[:, :2], torch.zeros(1), expected, expected.slots(2))
+        expected.advance(2)
     local_end = cache.local_end
     commit_chunk(model, clean, cond[:, :2], cache)
     assert cache.local_end == local_end + 2

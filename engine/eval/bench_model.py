@@ -5,6 +5,7 @@
 Figures (random weights: speed does not depend on their values):
   chunk       KnotStreamer ms per chunk (S denoising passes + the clean commit pass) with a full window:
               median (and min, max) of the timed chunks; on a shared CPU the min is the least disturbed.
+              On CUDA with the chunk replayed as CUDA graphs (the default) and, under "eager", without.
   codec       FrameCodec encode / decode ms per frame at 128² (tiny codec) and 256² (base codec).
   long        per-chunk ms when the stream reaches 100 and 1,000 frames, cached (the streamer) vs a full
               recompute without a cache (S forward_sequence passes over the whole history + the chunk).
@@ -20,6 +21,7 @@ import argparse
 import json
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -61,10 +63,11 @@ def random_model(preset: Preset, device: torch.device, dtype: torch.dtype) -> Ca
 class Driver:
     """A streamer on random inputs; `chunk()` pushes frames until one chunk is generated and returns its ms."""
 
-    def __init__(self, preset: Preset, device: torch.device, dtype: torch.dtype) -> None:
+    def __init__(self, preset: Preset, device: torch.device, dtype: torch.dtype, cuda_graph: bool = True) -> None:
         cfg = preset.model
         self.device = device
-        self.streamer = KnotStreamer(random_model(preset, device, dtype), preset.stream, device, dtype)
+        stream = replace(preset.stream, cuda_graph=cuda_graph)
+        self.streamer = KnotStreamer(random_model(preset, device, dtype), stream, device, dtype)
         gen = torch.Generator().manual_seed(1)
         s, h = cfg.motion_size, cfg.latent_size
         self.inputs = [(torch.rand(cfg.motion_channels, s, s, generator=gen).to(device, dtype),
@@ -84,9 +87,10 @@ class Driver:
         return self.streamer.frames_out
 
 
-def bench_chunk(preset: Preset, device: torch.device, dtype: torch.dtype, chunks: int) -> dict:
-    """Median ms per chunk once the window is full."""
-    driver = Driver(preset, device, dtype)
+def bench_chunk(preset: Preset, device: torch.device, dtype: torch.dtype, chunks: int,
+                cuda_graph: bool = True) -> dict:
+    """Median ms per chunk once the window is full (on CUDA also without graphs, under "eager")."""
+    driver = Driver(preset, device, dtype, cuda_graph)
     stream = preset.stream
     warmup = -(-stream.window_frames // stream.chunk_frames) + 1
     for _ in range(warmup):
@@ -103,6 +107,10 @@ def bench_chunk(preset: Preset, device: torch.device, dtype: torch.dtype, chunks
            "dit_params": sum(p.numel() for p in driver.streamer.model.parameters())}
     if device.type == "cuda":
         out["cuda_peak_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+        out["cuda_graph"] = driver.streamer.sampler.graphed
+        if cuda_graph:
+            eager = bench_chunk(preset, device, dtype, chunks, cuda_graph=False)
+            out["eager"] = {k: eager[k] for k in ("ms_per_chunk", "ms_per_chunk_min", "dit_fps")}
     return out
 
 
@@ -238,7 +246,9 @@ def main(argv: list[str] | None = None) -> int:
         r = bench_chunk(PRESETS[name], device, dtype, chunks)
         result["chunk"][name] = r
         print(f"  {name:<6} {r['ms_per_chunk']:8.2f} ms/chunk of {r['chunk_frames']} frames "
-              f"({r['ms_per_frame']:.2f} ms/frame, DiT alone {r['dit_fps']} fps)")
+              f"({r['ms_per_frame']:.2f} ms/frame, DiT alone {r['dit_fps']} fps)"
+              + (f"; without CUDA graphs {r['eager']['ms_per_chunk']} ms ({r['eager']['dit_fps']} fps)"
+                 if "eager" in r else ""))
     for name in ("tiny", "base"):
         r = bench_codec(name, device, dtype, reps=10 if device.type == "cpu" else 50)
         result["codec"][str(r["resolution"])] = r

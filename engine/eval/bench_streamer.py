@@ -48,6 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=int, default=WARMUP_FRAMES,
                         help="first frames left out of latency and stage shares (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON (default: %(default)s)")
+    parser.add_argument("--random-weights", action="store_true",
+                        help="untrained weights of the preset (speed only: for presets that ship no weights)")
+    parser.add_argument("--record-landmarks", type=Path, metavar="FILE",
+                        help="only track the portrait and the driving clip with mediapipe and save the answers")
+    parser.add_argument("--landmarks", type=Path, metavar="FILE",
+                        help="replay a --record-landmarks file instead of running mediapipe (for machines "
+                             "without it; tracking then costs a lookup)")
 
 
 # --- measuring ----------------------------------------------------------------------------------------------
@@ -114,8 +121,19 @@ def _ms(values) -> dict:
 
 
 # --- building ------------------------------------------------------------------------------------------------
-def build_animator(kind: str, preset: str, device: str):
-    """The animator to measure: Knot Forcing from the shipped weights of `preset`, or warp."""
+def build_animator(kind: str, preset: str, device: str, random_weights: bool = False):
+    """The animator to measure: Knot Forcing from the shipped (or untrained) weights of `preset`, or warp."""
+    if kind == "knot" and random_weights:
+        import torch
+
+        from engine.codec import FrameCodec
+        from engine.config import get_preset
+        from engine.knot_animator import KnotAnimator
+        from engine.model.dit import CausalDiT
+
+        torch.manual_seed(0)
+        p = get_preset(preset)
+        return KnotAnimator(FrameCodec(p.model), CausalDiT(p.model), p.stream, device)
     if kind == "knot":
         from engine.knot_animator import load_default_knot_animator
 
@@ -163,6 +181,7 @@ def bench(args: argparse.Namespace) -> dict:
     import torch
 
     from engine.driving import FaceTracker
+    from engine.eval.recorded_tracker import RecordedTracker
     from engine.pipeline import AvatarPipeline
     from engine.portrait import load_portrait
     from engine.video import VideoFileSource
@@ -174,9 +193,10 @@ def bench(args: argparse.Namespace) -> dict:
     timer = StageTimer((lambda: torch.cuda.synchronize(torch.device(device))) if on_cuda else None)
     latencies = np.full(args.frames, np.nan)  # preallocated: the measurement must not grow memory itself
     checkpoints: dict[str, dict] = {}
-    with FaceTracker() as tracker, VideoFileSource(args.driving, loop=True) as source:
+    tracker_used = RecordedTracker.load(args.landmarks) if args.landmarks else FaceTracker()
+    with tracker_used as tracker, VideoFileSource(args.driving, loop=True) as source:
         portrait = load_portrait(args.portrait, tracker)
-        animator = build_animator(args.animator, args.preset, device)
+        animator = build_animator(args.animator, args.preset, device, args.random_weights)
         pipeline = AvatarPipeline(animator, tracker)
         pipeline.set_portrait(portrait)
         instrument(pipeline, timer)
@@ -225,6 +245,8 @@ def bench(args: argparse.Namespace) -> dict:
         "what": "demo clip looped -> FaceTracker -> Retargeter -> animator -> discarded (no webcam, no sink)",
         "animator": args.animator,
         "preset": args.preset if args.animator == "knot" else None,
+        "weights": None if args.animator != "knot" else "untrained (speed only)" if args.random_weights else "shipped",
+        "tracker": f"mediapipe answers replayed from {args.landmarks}" if args.landmarks else "mediapipe",
         "device": device if args.animator == "knot" else "cpu",
         "frames": args.frames,
         "frames_out": emitted,
@@ -273,8 +295,28 @@ def result_key(result: dict) -> str:
     return "-".join(parts)
 
 
+def record_landmarks(args: argparse.Namespace) -> int:
+    """Track the portrait and every frame of the driving clip once; save mediapipe's answers."""
+    from engine.driving import FaceTracker
+    from engine.eval.recorded_tracker import LandmarkRecorder
+    from engine.portrait import load_portrait
+    from engine.video import VideoFileSource
+
+    with FaceTracker() as tracker, VideoFileSource(args.driving) as source:
+        recorder = LandmarkRecorder(tracker)
+        load_portrait(args.portrait, recorder)
+        for frame in source:
+            recorder.track(frame)
+    recorder.recording().save(args.record_landmarks)
+    print(f"recorded {len(recorder.answers)} answers for {args.portrait} and {args.driving} "
+          f"into {args.record_landmarks}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Benchmark, print the figures and merge them into `args.out`."""
+    if args.record_landmarks:
+        return record_landmarks(args)
     if args.frames < 1:
         raise SystemExit("--frames must be at least 1")
     print(f"bench: {args.animator}" + (f" {args.preset} on {args.device}" if args.animator == "knot" else "")

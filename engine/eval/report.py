@@ -12,7 +12,6 @@ import logging
 import math
 import os
 import pickle
-import platform
 import shutil
 import time
 from pathlib import Path
@@ -38,25 +37,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="reuse the systems an interrupted run of the same plan finished (in OUT/.partial)")
     parser.add_argument("--systems", default=None,
-                        help="comma-separated subset of the systems, e.g. 'warp,knot' (default: all)")
+                        help="comma-separated subset of the systems, e.g. 'warp,knot' (default: all); a subset "
+                             "run keeps its results in OUT/.partial for a later --resume run over all systems")
 
 
 def machine_description(device: str) -> str:
-    """CPU model, core count, torch threads and version (and the GPU when one is used)."""
-    import torch
+    """The benchmarks' machine description (engine.eval.machine) as one line of the report."""
+    from engine.eval.machine import describe_machine
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    text = (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} with {torch.get_num_threads()} thread(s), "
-            f"Python {platform.python_version()}, {platform.system()}")
-    if device.startswith("cuda") and torch.cuda.is_available():
-        text += f"; Knot Forcing on {torch.cuda.get_device_name(0)}"
+    m = describe_machine(device)
+    text = (f"{m['cpu']}, {m['cpu_count']} cores, torch {m['torch']} with {m['torch_threads']} thread(s), "
+            f"Python {m['python']}, {m['platform']}")
+    if "gpu" in m:
+        text += f"; Knot Forcing on {m['gpu']}"
     return text
 
 
@@ -132,7 +125,8 @@ def run(args: argparse.Namespace) -> int:
     from engine.eval.report_writer import write_outputs
 
     table = write_outputs(args.out, scores, self_tiles, clip, portrait, plan, context)
-    shutil.rmtree(partial, ignore_errors=True)
+    if args.systems is None:  # a subset run keeps its results, so a later --resume can assemble the full report
+        shutil.rmtree(partial, ignore_errors=True)
     print(table)
     print(f"eval: {len(systems)} systems in {seconds:.0f} s; report at {args.out / 'report.md'}")
     return 0

@@ -104,6 +104,7 @@ class CausalDiT(nn.Module):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
         self.rope = Rope3D(cfg.head_dim, cfg.rope_theta)
+        self._chunk_tables: dict[tuple, list[tuple[torch.Tensor, torch.Tensor]]] = {}  # see _chunk_table
 
     # --- tokens ----------------------------------------------------------------------------------------
     def _tokens(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
@@ -133,6 +134,14 @@ class CausalDiT(nn.Module):
         """RoPE cos/sin for all tokens of frames at `times` (F,), in like's device and dtype."""
         return self.rope.table(frame_positions(times, self.grid), like.device, like.dtype)
 
+    def _chunk_table(self, frames: int, like: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """RoPE table of a chunk at local times 0..frames-1: the same every chunk, so built once per
+        (frames, device, dtype). Keeps host-to-device copies out of the chunk loop (and out of CUDA graphs)."""
+        key = (frames, like.device, like.dtype)
+        if key not in self._chunk_tables:
+            self._chunk_tables[key] = self._rope_table(torch.arange(frames, dtype=torch.float64), like)
+        return self._chunk_tables[key]
+
     # --- streaming -------------------------------------------------------------------------------------
     def encode_reference(self, ref_x: torch.Tensor, ref_cond: torch.Tensor, cache: KVCache,
                          reference_time: int, into_window: bool = False) -> None:
@@ -144,39 +153,38 @@ class CausalDiT(nn.Module):
         h = self._tokens(ref_x[:, None], ref_cond[:, None])
         temb = self._frame_temb(torch.zeros(ref_x.shape[0], device=ref_x.device), 1)
         pos = self._rope_table(torch.tensor([float(reference_time)]), h)
+        slots = cache.slots(1) if into_window else None
         for i, blk in enumerate(self.blocks):
             mod = blk.modulation(temb)
             q, k, v = blk.qkv(h, mod)
             q, k = self.rope.apply(q, pos), self.rope.apply(k, pos)
             h = blk.finish(h, blk.attn.attend(q, k, v), mod)
             if into_window:
-                cache.write_frames(i, k, v)
+                cache.write_frames(i, k, v, slots)
             else:
                 cache.write_reference(i, k, v, reference_time)
         if into_window:
             cache.advance(1)
 
     def forward_chunk(self, x: torch.Tensor, cond: torch.Tensor, t: torch.Tensor, cache: KVCache,
-                      write: bool = False) -> torch.Tensor:
+                      slots: torch.Tensor | None = None) -> torch.Tensor:
         """One chunk at local times 0..F-1, reading the cache. x (B, F, C, h, w), t (B,) or (B, F).
 
-        write=True stores the chunk's K/V in the window (use with clean latents and t = 0).
-        Returns velocity (B, F, C, h, w).
+        `slots` (= cache.slots(F)) stores the chunk's K/V there in the window (use with clean latents and
+        t = 0; then call cache.advance(F), as `sampler.commit_chunk` does). Returns velocity (B, F, C, h, w).
         """
         frames = x.shape[1]
         h = self._tokens(x, cond)
         temb = self._frame_temb(t, frames)
-        pos = self._rope_table(torch.arange(frames, dtype=torch.float64), h)
+        pos = self._chunk_table(frames, h)
         for i, blk in enumerate(self.blocks):
             mod = blk.modulation(temb)
             q, k, v = blk.qkv(h, mod)
             q, k = self.rope.apply(q, pos), self.rope.apply(k, pos)
             ck, cv = cache.keys_values(i)
             h = blk.finish(h, blk.attn.attend(q, torch.cat((ck, k), 2), torch.cat((cv, v), 2)), mod)
-            if write:
-                cache.write_frames(i, k, v)
-        if write:
-            cache.advance(frames)
+            if slots is not None:  # after the read: the ring slots written may be the ones just attended to
+                cache.write_frames(i, k, v, slots)
         return self._output(h, temb, frames)
 
     # --- full pass -------------------------------------------------------------------------------------

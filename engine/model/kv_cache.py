@@ -58,17 +58,22 @@ class KVCache:
         self.global_end = k.shape[2]
         self.reference_time = reference_time
 
-    def write_frames(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> None:
+    def slots(self, frames: int) -> torch.Tensor:
+        """Window token indices (frames * N,) where the next `frames` frames go, evicting the oldest."""
+        n = self.tokens_per_frame
+        frame_slots = (self.local_end + torch.arange(frames)) % self.window_frames
+        return (frame_slots[:, None] * n + torch.arange(n)).flatten().to(self.win_k.device)
+
+    def write_frames(self, layer: int, k: torch.Tensor, v: torch.Tensor, slots: torch.Tensor | None = None) -> None:
         """Store clean frames' rotated K/V (B, H, F * N, hd) for one layer into the ring, oldest evicted.
 
-        Call for every layer, then `advance(F)` once.
+        `slots` = `self.slots(F)`, computed once for all layers (a tensor, so a CUDA graph can replay the
+        write with new slots). Call for every layer, then `advance(F)` once.
         """
-        n = self.tokens_per_frame
-        frames = k.shape[2] // n
-        for i in range(frames):
-            slot = (self.local_end + i) % self.window_frames
-            self.win_k[layer, :, :, slot * n:(slot + 1) * n].copy_(k[:, :, i * n:(i + 1) * n])
-            self.win_v[layer, :, :, slot * n:(slot + 1) * n].copy_(v[:, :, i * n:(i + 1) * n])
+        if slots is None:
+            slots = self.slots(k.shape[2] // self.tokens_per_frame)
+        self.win_k[layer].index_copy_(2, slots, k.to(self.win_k.dtype))
+        self.win_v[layer].index_copy_(2, slots, v.to(self.win_v.dtype))
 
     def advance(self, frames: int) -> None:
         """Count `frames` more frames as written (after write_frames on every layer)."""

@@ -1,0 +1,45 @@
+"""Where one streamed chunk's time goes on a GPU: the top CUDA kernels and CPU ops of a KnotStreamer chunk.
+
+    python benchmarks/profile_chunk.py --preset base [--dtype bfloat16] [--no-cuda-graph]
+
+Random weights (speed does not depend on them). Prints torch.profiler's table of the 20 most expensive ops
+over 20 chunks with a full window; a diagnostic for docs/performance.md, not a figure of record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from engine.config import get_preset  # noqa: E402
+from engine.eval.bench_model import Driver  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="base")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    parser.add_argument("--no-cuda-graph", action="store_true")
+    parser.add_argument("--chunks", type=int, default=20)
+    args = parser.parse_args()
+    device = torch.device("cuda")
+    driver = Driver(get_preset(args.preset), device, getattr(torch, args.dtype), not args.no_cuda_graph)
+    for _ in range(8):
+        driver.chunk()
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        times = [driver.chunk() for _ in range(args.chunks)]
+    print(f"{args.preset} {args.dtype} graph={driver.streamer.sampler.graphed}: "
+          f"median {sorted(times)[len(times) // 2]:.2f} ms/chunk")
+    print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=20))
+    print(prof.key_averages().table(sort_by="cpu_time_total", row_limit=12))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
