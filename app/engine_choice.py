@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from dataclasses import dataclass, replace
 
@@ -81,7 +82,16 @@ def out_of_memory_notice(failed: AnimatorChoice, built: BuiltAnimator) -> str:
     return texts.OUT_OF_MEMORY.format(device=device, preset=failed.preset, fallback=built.label)
 
 
+def torch_threads() -> int:
+    """Intra-op threads for the CPU DiT: every core but one, which the webcam's face tracking and the GUI
+    need (on a 2-core laptop a second torch thread only spin-waits against them)."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
 def _load_knot(choice: AnimatorChoice) -> Animator:
+    import torch
+
+    torch.set_num_threads(torch_threads())  # process-wide; set here, where the app starts to use torch
     if choice.weights:
         from engine.config import get_preset
         from engine.knot_animator import load_knot_animator
@@ -110,8 +120,9 @@ def build_animator(choice: AnimatorChoice) -> BuiltAnimator:
                 smaller = smaller_choice(choice)
                 log.warning("out of memory loading %s; trying %s", choice.describe(), smaller.describe())
                 built = build_animator(smaller)
+                # the outermost call names what the user asked for, however many steps down it went
                 return BuiltAnimator(built.animator, built.label, built.fallback_reason,
-                                     built.oom_notice or out_of_memory_notice(choice, built))
+                                     out_of_memory_notice(choice, built))
             reason = str(err).splitlines()[0].rstrip(".") if str(err) else type(err).__name__
         log.warning("Knot Forcing unavailable, using warp: %s", reason)
     from engine.warp import WarpAnimator

@@ -128,6 +128,40 @@ def test_out_of_memory_steps_down_preset_then_to_the_cpu_then_to_warp():
         "warp", "warp"]
 
 
+def test_out_of_memory_while_loading_steps_down_to_a_preset_that_fits(monkeypatch):
+    """Loading runs out of memory for every preset above tiny on the GPU (the load is the real one, on the CPU
+    here, for the presets that fit): build_animator ends on tiny with a notice naming what did not fit."""
+    import engine.knot_animator as knot_animator
+
+    real_load = knot_animator.load_default_knot_animator
+    tried = []
+
+    def load_on_a_small_gpu(preset: str = "tiny", device: str = "cpu"):
+        tried.append((preset, device))
+        if device == "cuda" and preset != "tiny":
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_load(preset, "cpu")
+
+    monkeypatch.setattr(knot_animator, "load_default_knot_animator", load_on_a_small_gpu)
+    built = build_animator(AnimatorChoice("knot", "large", "cuda"))
+    assert tried == [("large", "cuda"), ("base", "cuda"), ("tiny", "cuda")]
+    assert isinstance(built.animator, knot_animator.KnotAnimator) and built.animator.cfg.name == "tiny"
+    assert "large" in built.oom_notice and not built.fallback_reason
+
+
+def test_knot_forcing_leaves_one_core_to_tracking_and_the_gui(monkeypatch):
+    before = torch.get_num_threads()
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    try:
+        built = build_animator(AnimatorChoice("knot", "tiny", "cpu"))
+        assert isinstance(built.animator, KnotAnimator) and torch.get_num_threads() == 3
+        monkeypatch.setattr("os.cpu_count", lambda: 2)
+        build_animator(AnimatorChoice("knot", "tiny", "cpu"))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def gpu_that_runs_out_after(pushes: int):
     """An animator builder: the real tiny Knot Forcing animator (on the CPU here); on 'cuda' its push raises
     torch's CUDA out-of-memory error once `pushes` frames went through, as a GPU that fills up would."""
