@@ -52,7 +52,8 @@ def test_closing_the_window_while_recording_leaves_a_complete_playable_file(qtbo
     window.show()
     qtbot.waitUntil(lambda: window.avatar_view.frames_shown >= 1, timeout=20000)
     path = tmp_path / "meeting.mp4"
-    window.start_recording(str(path))
+    with qtbot.waitSignal(window.output.recording_started, timeout=10000):  # the writer is open
+        window.start_recording(str(path))
     shown = window.avatar_view.frames_shown
     qtbot.waitUntil(lambda: window.avatar_view.frames_shown >= shown + 10, timeout=10000)
     window.close()
