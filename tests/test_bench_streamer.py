@@ -47,3 +47,21 @@ def test_stage_timer_counts_calls_and_seconds_of_a_wrapped_method_and_restarts_a
     assert timer.calls["tracking"] == 3 and timer.seconds["tracking"] > 0
     timer.reset()
     assert timer.calls["tracking"] == 0 and timer.seconds["tracking"] == 0
+
+
+def test_bench_replays_recorded_landmarks_with_untrained_weights_of_a_preset(tmp_path, monkeypatch, capsys):
+    """The GPU machine's way: mediapipe's answers recorded here, replayed there (base and large ship no
+    weights: --random-weights; tiny here, for time)."""
+    recording, out = tmp_path / "landmarks.npz", tmp_path / "streamer.json"
+    assert main(["bench", "--record-landmarks", str(recording)]) == 0
+    assert "recorded 121 answers" in capsys.readouterr().out  # the portrait and the demo clip's 120 frames
+
+    def no_mediapipe(*args, **kwargs):
+        raise AssertionError("mediapipe was used although a recording was given")
+
+    monkeypatch.setattr("engine.driving.FaceTracker._make_mesh", no_mediapipe)
+    assert main(["bench", "--animator", "knot", "--preset", "tiny", "--random-weights", "--landmarks",
+                 str(recording), "--frames", "125", "--warmup", "0", "--out", str(out)]) == 0
+    run = json.loads(out.read_text())["knot-tiny-cpu"]
+    assert run["frames_out"] == 125  # past the clip's end: the looped frames were found in the recording
+    assert run["weights"] == "untrained (speed only)" and run["tracker"].startswith("mediapipe answers replayed")
