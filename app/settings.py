@@ -26,7 +26,7 @@ class Preferences:
     mirror: bool = True
     animator: str = "knot"
     preset: str = "tiny"
-    device: str = "cpu"
+    device: str = "cpu"  # until the user picks one: the GPU where torch can use one (see AppSettings.load)
     output_size: tuple[int, int] = (1280, 720)
     output_fps: int = 30
     overlay: bool = False
@@ -64,7 +64,7 @@ class AppSettings:
             mirror=_bool(s.value("source/mirror"), d.mirror),
             animator=_choice(s.value("engine/animator"), ANIMATORS, d.animator),
             preset=_choice(s.value("engine/preset"), PRESETS, d.preset),
-            device=_choice(s.value("engine/device"), ("cpu", "cuda"), d.device),
+            device=_choice(s.value("engine/device"), ("cpu", "cuda"), "") or _first_device(),
             output_size=size,
             output_fps=fps if fps in OUTPUT_FPS else d.output_fps,
             overlay=_bool(s.value("view/overlay"), d.overlay),
@@ -123,3 +123,10 @@ def _str_list(value: object) -> list[str]:
     if isinstance(value, (list, tuple)):
         return [v for v in value if isinstance(v, str) and v]
     return []
+
+
+def _first_device() -> str:
+    """The device before the user chose one: CUDA when torch can use an NVIDIA GPU here, else the CPU."""
+    from app.engine_choice import cuda_available  # imports torch: only when no device is stored
+
+    return "cuda" if cuda_available() else "cpu"

@@ -37,6 +37,15 @@ def test_preferences_round_trip_through_ini_settings(tmp_path):
     assert ini_settings(tmp_path).load() == prefs
 
 
+def test_first_start_picks_the_gpu_where_torch_can_use_one_and_a_stored_choice_wins(tmp_path, monkeypatch):
+    monkeypatch.setattr("app.engine_choice.cuda_available", lambda: True)
+    assert ini_settings(tmp_path).load().device == "cuda"
+    ini_settings(tmp_path).save(Preferences(device="cpu"))
+    assert ini_settings(tmp_path).load().device == "cpu"  # the user's choice is kept
+    monkeypatch.setattr("app.engine_choice.cuda_available", lambda: False)
+    assert ini_settings(tmp_path / "other").load().device == "cpu"
+
+
 def test_malformed_settings_fall_back_to_defaults(tmp_path):
     qsettings = QSettings(str(tmp_path / "knotcam.ini"), QSettings.Format.IniFormat)
     qsettings.setValue("output/width", "huge")
