@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     reference = descriptor.describe(portrait.image, portrait.landmarks)
     calibration = _identity_calibration(descriptor, portrait, self_portrait, clip)
 
-    scores, self_tiles = {}, {}
+    scores, self_tiles, reused = {}, {}, []
     partial = args.out / ".partial"  # finished systems, so that --resume can pick up an interrupted full run
     for system in systems:
         cached = partial / f"{system.name.replace(' ', '_')}.pkl"
@@ -99,12 +99,14 @@ def run(args: argparse.Namespace) -> int:
             cached_plan, scores[system.name], self_tiles[system.name] = pickle.loads(cached.read_bytes())
             if cached_plan == plan:
                 log.info("%s: results of an earlier run reused", system.name)
+                reused.append(system.name)
                 continue
         t0 = time.perf_counter()
         scores[system.name], self_tiles[system.name] = _evaluate(
             system, args, plan, portrait, self_portrait, clip, cross_motions, self_motions, descriptor, reference,
             base.chunk_frames)
         scores[system.name].values["run_seconds"] = time.perf_counter() - t0
+        scores[system.name].values["load_average_1min"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
         partial.mkdir(exist_ok=True)
         cached.write_bytes(pickle.dumps((plan, scores[system.name], self_tiles[system.name])))
         log.info("%s scored in %.0f s: %s", system.name, time.perf_counter() - t0,
@@ -120,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
         "weights": _rel(args.weights), "chunk_frames": base.chunk_frames, "fps_driving": clip.fps,
         "track_ms": clip.track_ms, "portrait_sharpness": sharpness(face_region(portrait.image, portrait.landmarks)),
         "identity_calibration": calibration, "date": time.strftime("%Y-%m-%d %H:%M"),
-        "systems": {s.name: s.description for s in systems},
+        "systems": {s.name: s.description for s in systems}, "reused": reused,
+        "system_load": [s.values.get("load_average_1min", math.nan) for s in scores.values()],
     }
     from engine.eval.report_writer import write_outputs
 
