@@ -74,12 +74,19 @@ class StreamConfig:
     knot_fusion: float = 0.5  # weight of the new chunk's prediction in an emitted knot frame
     seed: int = 0
     cuda_graph: bool = True  # on a GPU, replay each chunk's denoising steps as one CUDA graph (same frames)
+    # What the sliding window keeps of each emitted frame: "generated" = its generated latent (the paper's
+    # design); "warp_prior" = its warp-prior latent, a clean frame at the same motion. Weights trained with
+    # teacher forcing (real frames in the window) drift on their own outputs: at 600 frames, identity 0.925
+    # with "generated" vs 0.975 with "warp_prior" (tiny, docs/eval/report.md has the full run).
+    window_source: str = "warp_prior"
 
     def __post_init__(self) -> None:
         if self.chunk_frames < 1 or self.knot_frames < 0 or self.window_frames < 1:
             raise ValueError("chunk_frames >= 1, knot_frames >= 0 and window_frames >= 1 are required")
         if self.knot_frames > self.chunk_frames:
             raise ValueError("knot_frames must not exceed chunk_frames")
+        if self.window_source not in ("generated", "warp_prior"):
+            raise ValueError("window_source must be 'generated' or 'warp_prior'")
 
     @property
     def frames_per_chunk(self) -> int:

@@ -10,6 +10,8 @@ The three ideas, each a few named lines in `_generate_chunk`:
   3. running ahead: before each chunk the reference's time index becomes chunk_start + delta, by
      re-rotating its cached keys (`KVCache.move_reference` -> `rope.shift_keys`), never a new forward.
 Time is re-based after every chunk (`shift_window(-K)`), so no index grows with the stream's length.
+The window keeps either the generated latents (the paper) or, by default, the emitted frames' warp priors:
+weights trained with real frames in the window drift on their own outputs (StreamConfig.window_source).
 
 Per frame in: motion map (M, h*s, w*s) and warp-prior latent (C, h, w). Out: clean latents (C, h, w), each
 with the timestamp of the driving frame it answers.
@@ -165,10 +167,12 @@ class KnotStreamer:
         emitted = latents[:, :K]
         self.knot_latents = latents[:, K:K + k] if k else None
 
-        # Idea 1: commit the clean emitted frames to the sliding window, then re-base time by K. A fallback
-        # chunk is not committed: its K/V may be non-finite and would poison every later chunk through the window.
+        # Idea 1: commit the clean emitted frames to the sliding window (as generated, or as their warp priors:
+        # StreamConfig.window_source), then re-base time by K. A fallback chunk is not committed: its K/V may
+        # be non-finite and would poison every later chunk through the window.
         if not fallback:
-            self.sampler.commit(emitted, cond[:, :K])
+            window_frames = emitted if self.cfg.window_source == "generated" else warp[:, :K]
+            self.sampler.commit(window_frames, cond[:, :K])
         self.cache.shift_window(-K)
 
         out = [StreamFrame(emitted[0, i], frames[i].timestamp, self.frames_out + i, fallback) for i in range(K)]

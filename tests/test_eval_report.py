@@ -6,7 +6,7 @@ import math
 import re
 import subprocess
 import sys
-from dataclasses import fields
+from dataclasses import fields, replace
 
 import numpy as np
 import pytest
@@ -17,15 +17,18 @@ from engine.eval.scoring import QUICK, EvalPlan, Scores, chunk_ids_for_jump
 from engine.eval.systems import standard_systems
 from tests.conftest import REPO
 
-SYSTEM_NAMES = ["warp", "knot", "no knot", "no running ahead", "no reference cache", "short window", "long window"]
+SYSTEM_NAMES = ["warp", "knot", "generated window", "no knot", "no running ahead", "no reference cache",
+                "short window", "long window"]
 
 
-def test_each_ablation_changes_exactly_one_switch_of_the_knot_system():
+def test_each_ablation_changes_exactly_one_switch_of_the_generated_window_system():
     base = StreamConfig()
     systems = {s.name: s for s in standard_systems(base)}
     assert list(systems) == SYSTEM_NAMES and systems["warp"].stream is None and systems["knot"].stream == base
-    changed = {name: [f.name for f in fields(StreamConfig) if getattr(s.stream, f.name) != getattr(base, f.name)]
-               for name, s in systems.items() if name not in ("warp", "knot")}
+    gen = systems["generated window"].stream
+    assert base.window_source == "warp_prior" and gen == replace(base, window_source="generated")
+    changed = {name: [f.name for f in fields(StreamConfig) if getattr(s.stream, f.name) != getattr(gen, f.name)]
+               for name, s in systems.items() if name not in ("warp", "knot", "generated window")}
     assert changed == {"no knot": ["knot_frames"], "no running ahead": ["running_ahead"],
                        "no reference cache": ["use_reference_cache"], "short window": ["window_frames"],
                        "long window": ["window_frames"]}

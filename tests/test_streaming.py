@@ -126,14 +126,16 @@ def test_emitted_frames_carry_the_timestamp_of_their_driving_frame():
     assert streamer.lookahead_frames == 1
 
 
+@pytest.mark.parametrize("window_source", ["generated", "warp_prior"])
 @pytest.mark.parametrize("running_ahead", [True, False], ids=["running_ahead", "off"])
-def test_streamer_output_equals_denoising_with_the_full_block_causal_pass(running_ahead):
+def test_streamer_output_equals_denoising_with_the_full_block_causal_pass(running_ahead, window_source):
     """End to end, without the knot: every chunk the streamer emits is what two Euler steps give when each
-    model call is one forward_sequence over [its emitted history | all noisy chunks] with the block-causal mask
-    (5 chunks of K=2 with W=4, so the window also evicts). Pins the streamer's time handling to the spec."""
+    model call is one forward_sequence over [its window's history | all noisy chunks] with the block-causal
+    mask (5 chunks of K=2 with W=4, so the window also evicts). The history is the emitted latents, or the
+    emitted frames' warp priors with window_source="warp_prior". Pins the streamer's time handling to the spec."""
     model = randomised_model()
     stream = StreamConfig(chunk_frames=2, knot_frames=0, window_frames=4, ahead_frames=3, timesteps=(1.0, 0.5),
-                          running_ahead=running_ahead)
+                          running_ahead=running_ahead, window_source=window_source)
     K, chunks = 2, 5
     frames = driving_frames(CFG, K * chunks)
     streamer = started(model, stream, seed=4)
@@ -152,10 +154,11 @@ def test_streamer_output_equals_denoising_with_the_full_block_causal_pass(runnin
     layout = streaming_layout(chunks - 1, K, 0, stream.window_frames, 3 if running_ahead else None,
                               noisy_chunks=list(range(chunks)))
     history = slice(0, K * (chunks - 1))
+    clean = emitted if window_source == "generated" else torch.stack([w for _, w, _ in frames])[None]
     with torch.no_grad():
         for t, t_next in ((1.0, 0.5), (0.5, 0.0)):
             times = torch.cat((torch.zeros(1, K * (chunks - 1)), torch.full((1, K * chunks), t)), dim=1)
-            v = model.forward_sequence(ref, ref_cond, torch.cat((emitted[:, history], x), 1),
+            v = model.forward_sequence(ref, ref_cond, torch.cat((clean[:, history], x), 1),
                                        torch.cat((cond[:, history], cond), 1), times, layout)[:, K * (chunks - 1):]
             x = x + (t_next - t) * v
     assert (emitted - x).abs().max() < 1e-4
