@@ -110,8 +110,10 @@ def write_outputs(out: Path, scores: dict[str, Scores], self_tiles: dict[str, li
 
 def _load_sentence(ctx: dict) -> str:
     """How busy the CPU was while the systems ran: fps are wall-clock figures."""
-    loads = [v for v in ctx.get("system_load", []) if math.isfinite(v)]
-    text = (f"1-minute load average at the end of each system's run: {min(loads):.1f} to {max(loads):.1f}"
+    every = ctx.get("system_load", [])
+    loads = [v for v in every if math.isfinite(v)]
+    text = (f"1-minute load average at the end of a system's run: {min(loads):.1f} to {max(loads):.1f}"
+            + (f" (recorded for {len(loads)} of the {len(every)} systems)" if len(loads) < len(every) else "")
             if loads else "The load average during the systems' runs was not recorded")
     text += " (fps are wall-clock, so indicative on a shared CPU)."
     if ctx.get("reused"):
