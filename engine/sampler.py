@@ -88,9 +88,9 @@ class ChunkSampler:
     @torch.no_grad()
     def sample(self, cond: torch.Tensor) -> torch.Tensor:
         """cond (B, F, Cc, h, w) -> clean latents (B, F, C, h, w); reads the cache."""
-        noise = chunk_noise(self.model, cond, self.generator)
         if not self._static():
-            return denoise(self.model, noise, cond, self.cache, self.timesteps)
+            return sample_chunk(self.model, cond, self.cache, self.timesteps, self.generator)
+        noise = chunk_noise(self.model, cond, self.generator)
         if self._sample is None or not self._sample.fits(noise, cond):
             self._sample = _Graphed(lambda x, c: denoise(self.model, x, c, self.cache, self.timesteps), noise, cond)
         return self._sample.replay(noise, cond).clone()
@@ -98,18 +98,17 @@ class ChunkSampler:
     @torch.no_grad()
     def commit(self, clean: torch.Tensor, cond: torch.Tensor) -> None:
         """Write clean latents (B, K, C, h, w) with their condition into the window, then advance it."""
-        frames = clean.shape[1]
-        slots = self.cache.slots(frames)
         if not self._static():
-            write_clean(self.model, clean, cond, self.cache, slots)
-        else:
-            if self._commit is None or not self._commit.fits(clean, cond, slots):
-                # The warm-up runs write the window; the pass also reads the slots it overwrites, so they are
-                # restored before the real write.
-                self._commit = _Graphed(lambda x, c, s: write_clean(self.model, x, c, self.cache, s),
-                                        clean, cond, slots, restore=(self.cache.win_k, self.cache.win_v))
-            self._commit.replay(clean, cond, slots)
-        self.cache.advance(frames)
+            commit_chunk(self.model, clean, cond, self.cache)
+            return
+        slots = self.cache.slots(clean.shape[1])
+        if self._commit is None or not self._commit.fits(clean, cond, slots):
+            # The warm-up runs write the window; the pass also reads the slots it overwrites, so they are
+            # restored before the real write.
+            self._commit = _Graphed(lambda x, c, s: write_clean(self.model, x, c, self.cache, s),
+                                    clean, cond, slots, restore=(self.cache.win_k, self.cache.win_v))
+        self._commit.replay(clean, cond, slots)
+        self.cache.advance(clean.shape[1])
 
 
 class _Graphed:
