@@ -128,12 +128,12 @@ def build_animator(kind: str, preset: str, device: str, random_weights: bool = F
 
         from engine.codec import FrameCodec
         from engine.config import get_preset
+        from engine.eval.bench_model import random_model
         from engine.knot_animator import KnotAnimator
-        from engine.model.dit import CausalDiT
 
-        torch.manual_seed(0)
-        p = get_preset(preset)
-        return KnotAnimator(FrameCodec(p.model), CausalDiT(p.model), p.stream, device)
+        p = get_preset(preset)  # KnotAnimator moves the DiT to its device and dtype
+        return KnotAnimator(FrameCodec(p.model), random_model(p, torch.device("cpu"), torch.float32), p.stream,
+                            device)
     if kind == "knot":
         from engine.knot_animator import load_default_knot_animator
 
