@@ -73,6 +73,9 @@ class StreamConfig:
     timesteps: tuple[float, ...] = (1.0, 0.66, 0.33)  # flow-matching times, one model call each
     knot_fusion: float = 0.5  # weight of the new chunk's prediction in an emitted knot frame
     seed: int = 0
+    # One noise tensor per stream, reused by every chunk: a still driving face then gives a still avatar (fresh
+    # noise per chunk made a still face shimmer). False draws new noise per chunk (ablation).
+    fixed_noise: bool = True
     cuda_graph: bool = True  # on a GPU, replay each chunk's denoising steps as one CUDA graph (same frames)
     # What the sliding window keeps of each emitted frame: "generated" = its generated latent (the paper's
     # design); "warp_prior" = its warp-prior latent, a clean frame at the same motion. Weights trained with
@@ -96,7 +99,7 @@ class StreamConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Training schedule for both stages (codec, then DiT)."""
+    """Training schedule for both stages (codec, then DiT on its own rollouts: engine/train/rollout.py)."""
 
     codec_steps: int = 2000
     dit_steps: int = 4000
@@ -104,10 +107,10 @@ class TrainConfig:
     lr: float = 3e-4
     weight_decay: float = 0.01
     warmup_steps: int = 200
-    context_chunks: int = 3  # M: clean chunks per training sequence (teacher forcing)
-    context_noise: float = 0.05  # max noise level on clean context and knot conditions
+    rollout_chunks: int = 4  # M: chunks the streamer generates per training sequence
     ahead_jitter: int = 1  # +- frames of jitter on the reference's time index
-    schedule_prob: float = 0.5  # chance to train on one of the inference timesteps exactly
+    pixel_weight: float = 1.0  # weight of the composed-crop L1 against the latent MSE
+    detail_weight: float = 3.0  # extra weight of mouth and eyes inside the face mask
     log_every: int = 50
     checkpoint_every: int = 500
     seed: int = 0

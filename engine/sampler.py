@@ -86,11 +86,13 @@ class ChunkSampler:
         return self.use_graph and self.cache.filled_frames == self.cache.window_frames
 
     @torch.no_grad()
-    def sample(self, cond: torch.Tensor) -> torch.Tensor:
-        """cond (B, F, Cc, h, w) -> clean latents (B, F, C, h, w); reads the cache."""
+    def sample(self, cond: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """cond (B, F, Cc, h, w) -> clean latents (B, F, C, h, w); reads the cache. noise (B, F, C, h, w):
+        the starting noise (drawn from the generator when None)."""
+        if noise is None:
+            noise = chunk_noise(self.model, cond, self.generator)
         if not self._static():
-            return sample_chunk(self.model, cond, self.cache, self.timesteps, self.generator)
-        noise = chunk_noise(self.model, cond, self.generator)
+            return denoise(self.model, noise, cond, self.cache, self.timesteps)
         if self._sample is None or not self._sample.fits(noise, cond):
             self._sample = _Graphed(lambda x, c: denoise(self.model, x, c, self.cache, self.timesteps), noise, cond)
         return self._sample.replay(noise, cond).clone()

@@ -74,6 +74,10 @@ class KnotStreamer:
         """Forget the portrait and all stream state (cache storage is kept)."""
         self.cache.reset()
         self.generator.manual_seed(self.cfg.seed)
+        c, h = self.model.cfg.latent_channels, self.model.cfg.latent_size
+        # The per-stream noise every chunk starts from (StreamConfig.fixed_noise); drawn like chunk_noise.
+        self.noise = torch.randn((1, self.cfg.frames_per_chunk, c, h, h), generator=self.generator,
+                                 device=self.device).to(self.dtype)
         self.pending: list[_Pending] = []
         self.knot_latents: torch.Tensor | None = None  # (1, k, C, h, w): last chunk's held-back frames
         self.chunk_start = 0  # absolute index of the next chunk's first frame (for reporting only)
@@ -152,7 +156,7 @@ class KnotStreamer:
         self.cache.move_reference(self.reference_time())
 
         # Idea 1, chunk-wise generation: few-step denoising reading [reference | window | this chunk].
-        latents = self.sampler.sample(cond)
+        latents = self.sampler.sample(cond, self.noise if self.cfg.fixed_noise else None)
         fallback = not bool(torch.isfinite(latents).all())
         if fallback:
             if not self._warned_nonfinite:

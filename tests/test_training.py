@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from engine.config import ModelConfig, StreamConfig, TrainConfig
+from engine.data.cache import build_cache
 from engine.data.prepare import prepare
 from engine.train.trainer import Trainer
 from tests.conftest import DEMO_CLIP
@@ -16,7 +17,7 @@ from tests.conftest import DEMO_CLIP
 MODEL = ModelConfig(name="test", resolution=64, latent_channels=4, codec_widths=(8, 8, 16), width=48, depth=2,
                     heads=2)
 STREAM = StreamConfig(chunk_frames=2, knot_frames=1, window_frames=4, ahead_frames=4, timesteps=(1.0, 0.5))
-TRAIN = TrainConfig(codec_steps=30, dit_steps=60, batch_size=4, lr=2e-3, warmup_steps=5, context_chunks=2,
+TRAIN = TrainConfig(codec_steps=30, dit_steps=60, batch_size=4, lr=2e-3, warmup_steps=5, rollout_chunks=2,
                     log_every=1000, checkpoint_every=1000)
 
 
@@ -26,6 +27,7 @@ def data_dir(tmp_path_factory):
     shutil.copy(DEMO_CLIP, root / "carphone.mp4")
     out = root / "data"
     prepare([(root / "carphone.mp4", root)], [], out, MODEL.resolution, set(), 120)
+    build_cache(out, "train", MODEL.motion_size, refs_per_clip=2, workers=1)
     return out
 
 

@@ -1,10 +1,14 @@
-"""`main.py prepare`: folders of videos and still portraits -> a training set of aligned clips.
+"""`main.py prepare`: folders of videos and still portraits -> a training set of aligned clips + its tensor cache.
 
-For every video: track the face per frame, keep runs of consecutive tracked frames, take one smoothed crop
-box per run, crop to the preset's resolution, store landmarks and warp priors. Every still portrait becomes a
-clip by driving it with the motion of a driving video (landmark-driven warps: augmentation that adds
-identities when real video is scarce). Unreadable or faceless files get a line in report.txt, never a crash.
-Splits are by identity: `--holdout` identities go to test (and val), the rest to train.
+For every video: track the face per frame (cached by content in `--tracks`), keep runs of consecutive tracked
+frames, take one smoothed crop box per run, crop to the preset's resolution and store frames and landmarks.
+A still portrait becomes a one-frame clip: stills train the codec and never the DiT, since a still has no
+real frame to be the target of its own warp (a still animated by its own warp only teaches copying).
+Then the tensor cache (`engine/data/cache.py`) is written once: warp priors, motion maps, loss regions, so a
+training step never decodes video or warps. Unreadable or faceless files get a line in report.txt.
+
+Splits are by identity: `--holdout` identities go to test (and val), the rest to train. `--tail` keeps the
+last frames of one identity's videos out of training (after a gap), a same-identity check: val and test.
 
 Identity of a file: its parent folder's name when the folder is inside the input folder (DIR/person/x.mp4),
 else the file's stem.
@@ -25,17 +29,23 @@ ROOT = Path(__file__).resolve().parents[2]
 VIDEO_EXT = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 MIN_RUN = 16  # shortest run of tracked frames kept as a clip
+BUILTIN_HOLDOUT = "carphone,biden"  # the held-out talking identity and the held-out still (cross-reenactment)
+BUILTIN_TAIL = "franck:600:100"  # franck's last 600 frames, after a gap of 100, are a same-identity check
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--videos", type=Path, help="folder of talking-face videos (searched recursively)")
     p.add_argument("--images", type=Path, help="folder of still portraits (searched recursively)")
     p.add_argument("--builtin", action="store_true",
-                   help="use the set shipped in assets/ (carphone clip, stills and portraits; biden held out)")
+                   help="use the set shipped in assets/ (training videos, carphone, stills, portraits)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--preset", default="tiny", help="model preset whose resolution the crops use")
-    p.add_argument("--holdout", default="biden", help="comma-separated identities kept out of training")
-    p.add_argument("--max-frames", type=int, default=300, help="frames read per video at most")
+    p.add_argument("--holdout", help=f"comma-separated identities kept out of training (builtin: {BUILTIN_HOLDOUT})")
+    p.add_argument("--tail", help="IDENTITY:FRAMES:GAP, the last FRAMES frames of that identity held out after "
+                                  f"GAP frames (builtin: {BUILTIN_TAIL})")
+    p.add_argument("--max-frames", type=int, default=6000, help="frames read per video at most")
+    p.add_argument("--tracks", type=Path, help="face-track cache folder (default OUT/tracks)")
+    p.add_argument("--refs", type=int, default=6, help="reference frames per clip in the tensor cache")
 
 
 def _identity(path: Path, root: Path) -> str:
@@ -59,115 +69,141 @@ def _clip_from_frames(frames: list[np.ndarray], landmarks: list[np.ndarray], res
     return Clip(crops, lms, meta)
 
 
-def _video_clips(path: Path, identity: str, resolution: int, max_frames: int, tracker) -> list:
-    from engine.video import VideoFileSource
-
-    runs, frames, lms = [], [], []
-    with VideoFileSource(path) as source:
-        for i, frame in enumerate(source):
-            if i >= max_frames:
-                break
-            lm = tracker.track(frame)
-            if lm is None:
-                if len(frames) >= MIN_RUN:
-                    runs.append((frames, lms))
-                frames, lms = [], []
-                continue
-            frames.append(frame)
-            lms.append(lm)
-    if len(frames) >= MIN_RUN:
-        runs.append((frames, lms))
-    meta = {"identity": identity, "source": str(path), "kind": "video"}
-    return [_clip_from_frames(f, lm, resolution, {**meta, "run": k}) for k, (f, lm) in enumerate(runs)]
+def _runs(found: np.ndarray, first: int, end: int) -> list[tuple[int, int]]:
+    """[start, stop) runs of at least MIN_RUN consecutive tracked frames within [first, end)."""
+    runs, start = [], None
+    for i in range(first, end + 1):
+        ok = i < end and found[i]
+        if ok and start is None:
+            start = i
+        elif not ok and start is not None:
+            if i - start >= MIN_RUN:
+                runs.append((start, i))
+            start = None
+    return runs
 
 
-def _still_clip(image: np.ndarray, landmarks: np.ndarray, driving: list[np.ndarray], identity: str, source: Path,
-                resolution: int):
-    """A still portrait animated by a driving landmark track (warps), as a clip."""
-    from engine.driving import Retargeter
-    from engine.warp import build_mesh, warp_with_mesh
+def _video_clips(path: Path, identity: str, resolution: int, max_frames: int, tracks_dir: Path | None,
+                 tail: tuple[int, int] | None) -> list[tuple[str, object]]:
+    """(part, clip) pairs of one video: part "train", or "tail" for its held-out last frames."""
+    from engine.data.tracks import read_frames, video_track
+    from engine.driving import FaceTracker
 
-    retargeter = Retargeter(landmarks)
-    mesh = build_mesh(landmarks[:, :2], image.shape[:2])
-    frames, lms = [], []
-    for t, d in enumerate(driving):
-        motion = retargeter.retarget(d, t / 30.0)
-        frames.append(warp_with_mesh(image, mesh, motion.landmarks))
-        lms.append(np.concatenate([motion.landmarks, landmarks[:, 2:3]], axis=1))
-    meta = {"identity": identity, "source": str(source), "kind": "still"}
-    return _clip_from_frames(frames, lms, resolution, meta)
+    lms = video_track(path, tracks_dir, max_frames, FaceTracker)
+    found = np.isfinite(lms).all(axis=(1, 2))
+    parts = [("train", 0, len(lms))]
+    if tail is not None:
+        frames_out, gap = tail
+        tail_start = max(0, len(lms) - frames_out)
+        parts = [("train", 0, max(0, tail_start - gap)), ("tail", tail_start, len(lms))]
+    frames = read_frames(path, len(lms))
+    meta = {"identity": identity, "source": path.name, "kind": "video"}
+    out = []
+    for part, first, end in parts:
+        for k, (a, b) in enumerate(_runs(found, first, min(end, len(frames)))):
+            clip = _clip_from_frames(frames[a:b], list(lms[a:b]), resolution,
+                                     {**meta, "run": k, "part": part, "first_frame": a})
+            out.append((part, clip))
+    return out
+
+
+def _still_clip(path: Path, identity: str, resolution: int, tracker):
+    """A still portrait as a one-frame clip (codec training, and the held-out portrait of cross-reenactment)."""
+    from engine.portrait import load_portrait
+
+    portrait = load_portrait(path, tracker)
+    meta = {"identity": identity, "source": path.name, "kind": "still"}
+    return _clip_from_frames([portrait.image], [portrait.landmarks], resolution, meta)
+
+
+def parse_tail(text: str | None) -> dict[str, tuple[int, int]]:
+    """"name:frames:gap" -> {name: (frames, gap)}; a clear ValueError otherwise."""
+    if not text:
+        return {}
+    try:
+        name, frames, gap = text.split(":")
+        return {name: (int(frames), int(gap))}
+    except ValueError:
+        raise ValueError(f"--tail must look like IDENTITY:FRAMES:GAP, not {text!r}") from None
 
 
 def prepare(videos: list[tuple[Path, Path]], images: list[tuple[Path, Path]], out: Path, resolution: int,
-            holdout: set[str], max_frames: int) -> dict:
-    """Build the set; returns the splits dict. Writes clip files, splits.json and report.txt under `out`."""
+            holdout: set[str], max_frames: int, tail: dict[str, tuple[int, int]] | None = None,
+            tracks_dir: Path | None = None) -> dict:
+    """Build the set; returns the splits dict. Writes clip files, splits.json and report.txt under `out`.
+
+    Splits: train = clips of identities not held out (tails excluded); val = tail clips, else the held-out
+    clips; test = held-out clips and tail clips. No held-out identity's clip is ever in train.
+    """
     from engine.data.clips import save_clip
-    from engine.driving import FaceTracker
+    from engine.data.tracks import CachedDetector
     from engine.errors import KnotCamError
-    from engine.portrait import load_portrait
 
+    tail = tail or {}
     out.mkdir(parents=True, exist_ok=True)
-    report, clips = [], []  # clips: (file name, identity)
-    driving_tracks: list[list[np.ndarray]] = []
+    tracks_dir = tracks_dir or out / "tracks"
+    report, clips = [], []  # clips: (file name, identity, part)
 
-    def add(clip, name: str) -> None:
+    def add(clip, name: str, part: str) -> None:
         save_clip(out / name, clip)
-        clips.append((name, clip.identity))
-        report.append(f"ok      {name}: {len(clip.frames)} frames, identity {clip.identity}")
+        clips.append((name, clip.identity, part))
+        report.append(f"ok      {name}: {len(clip.frames)} frames, identity {clip.identity}, {part}")
 
     for path, root in videos:
         identity = _identity(path, root)
         try:
-            with FaceTracker() as tracker:
-                made = _video_clips(path, identity, resolution, max_frames, tracker)
+            made = _video_clips(path, identity, resolution, max_frames, tracks_dir, tail.get(identity))
         except KnotCamError as err:
             report.append(f"skipped {path}: {err}")
             continue
         if not made:
             report.append(f"skipped {path}: no run of {MIN_RUN} consecutive frames with a face")
-        for k, clip in enumerate(made):
-            add(clip, f"video_{identity}_{path.stem}_{k}.npz")
-            # The driving track in the original frames' pixels is what stills are animated with.
-            driving_tracks.append(_track_in_pixels(clip))
-    with FaceTracker(static_image_mode=True) as tracker:
-        for path, root in images:
-            identity = _identity(path, root)
-            try:
-                portrait = load_portrait(path, tracker)
-            except KnotCamError as err:
-                report.append(f"skipped {path}: {err}")
-                continue
-            if not driving_tracks:
-                report.append(f"skipped {path}: stills need at least one video to drive them")
-                continue
-            for k, track in enumerate(driving_tracks[:2]):  # reversal etc. happen at load time (augmentation)
-                clip = _still_clip(portrait.image, portrait.landmarks, track, identity, path, resolution)
-                add(clip, f"still_{identity}_{path.stem}_{k}.npz")
-    splits = {"train": [n for n, i in clips if i not in holdout],
-              "val": [n for n, i in clips if i in holdout], "test": [n for n, i in clips if i in holdout]}
-    (out / "splits.json").write_text(json.dumps({**splits, "holdout": sorted(holdout)}, indent=1) + "\n")
+        for k, (part, clip) in enumerate(made):
+            add(clip, f"video_{identity}_{path.stem}_{part}_{k}.npz", part)
+    if images:
+        with CachedDetector(tracks_dir) as tracker:
+            for path, root in images:
+                identity = _identity(path, root)
+                try:
+                    clip = _still_clip(path, identity, resolution, tracker)
+                except KnotCamError as err:
+                    report.append(f"skipped {path}: {err}")
+                    continue
+                add(clip, f"still_{identity}_{path.stem}.npz", "still")
+    held = [n for n, i, p in clips if i in holdout]
+    tails = [n for n, i, p in clips if p == "tail" and i not in holdout]
+    splits = {"train": [n for n, i, p in clips if i not in holdout and p != "tail"],
+              "val": tails or held, "test": held + tails}
+    (out / "splits.json").write_text(json.dumps({**splits, "holdout": sorted(holdout),
+                                                 "tail": {k: list(v) for k, v in tail.items()}}, indent=1) + "\n")
     (out / "report.txt").write_text("\n".join(report) + "\n")
     return splits
 
 
-def _track_in_pixels(clip) -> list[np.ndarray]:
-    """A clip's landmarks as (478, 3) arrays (z = 0), usable as a driving track for the retargeter."""
-    return [np.concatenate([lm, np.zeros((len(lm), 1), np.float32)], axis=1) for lm in clip.landmarks]
-
-
 def run(args: argparse.Namespace) -> int:
     from engine.config import get_preset
+    from engine.data.cache import build_cache
     from engine.errors import KnotCamError
 
     videos, images = _files(args.videos, VIDEO_EXT), _files(args.images, IMAGE_EXT)
+    holdout_text, tail_text = args.holdout, args.tail
     if args.builtin:
-        videos += _files(ROOT / "assets" / "clips", VIDEO_EXT)
+        videos += _files(ROOT / "assets" / "training", VIDEO_EXT) + _files(ROOT / "assets" / "clips", VIDEO_EXT)
         images += _files(ROOT / "assets" / "stills", IMAGE_EXT) + _files(ROOT / "assets" / "portraits", IMAGE_EXT)
+        holdout_text = BUILTIN_HOLDOUT if holdout_text is None else holdout_text
+        tail_text = BUILTIN_TAIL if tail_text is None else tail_text
     if not videos and not images:
         raise KnotCamError("nothing to prepare: give --videos and/or --images, or --builtin")
-    holdout = {h.strip() for h in args.holdout.split(",") if h.strip()}
-    splits = prepare(videos, images, args.out, get_preset(args.preset).model.resolution, holdout, args.max_frames)
+    try:
+        tail = parse_tail(tail_text)
+    except ValueError as err:
+        raise KnotCamError(str(err)) from None
+    holdout = {h.strip() for h in (holdout_text or "").split(",") if h.strip()}
+    model = get_preset(args.preset).model
+    splits = prepare(videos, images, args.out, model.resolution, holdout, args.max_frames, tail, args.tracks)
     print((args.out / "report.txt").read_text(), end="")
-    print(f"prepared {sum(len(v) for k, v in splits.items() if k != 'test')} clips into {args.out} "
-          f"(train {len(splits['train'])}, val/test {len(splits['val'])})")
+    for split in ("train", "val"):
+        build_cache(args.out, split, model.motion_size, args.refs, progress=print)
+    print(f"prepared {len(splits['train'])} train clips, {len(splits['val'])} val, {len(splits['test'])} test "
+          f"into {args.out}")
     return 0

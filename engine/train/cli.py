@@ -21,6 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--codec-steps", type=int, help="override the stage-1 step count")
     p.add_argument("--dit-steps", type=int, help="override the stage-2 step count")
     p.add_argument("--batch-size", type=int, help="override the batch size (per process)")
+    p.add_argument("--init", type=Path, help="start from these weights (e.g. assets/weights/tiny.safetensors)")
+    p.add_argument("--rollout-chunks", type=int, help="override the chunks generated per training sequence")
     p.add_argument("--time-limit", type=float, help="minutes after which to checkpoint and stop")
 
 
@@ -40,18 +42,20 @@ def run(args: argparse.Namespace) -> int:
         raise KnotCamError("--device cuda was asked for but this machine has no usable CUDA GPU")
     preset = get_preset(args.config)
     overrides = {k: v for k, v in (("codec_steps", args.codec_steps), ("dit_steps", args.dit_steps),
-                                   ("batch_size", args.batch_size)) if v is not None}
+                                   ("batch_size", args.batch_size),
+                                   ("rollout_chunks", args.rollout_chunks)) if v is not None}
     train_cfg = replace(TrainConfig(), **overrides)
-    trainer = Trainer(preset.model, preset.stream, train_cfg, args.data, args.out, args.device, args.resume)
+    trainer = Trainer(preset.model, preset.stream, train_cfg, args.data, args.out, args.device, args.resume,
+                      args.init)
     state = trainer.run(args.time_limit * 60 if args.time_limit else None)
     if trainer.rank == 0:
         weights = trainer.export_weights()
         if (args.out / "log.jsonl").exists():
             plot_losses(args.out / "log.jsonl", args.out / "loss.png")
         if state.dit_step:
-            contact_sheet(trainer.codec, trainer.dit, preset.stream, trainer.val_set or trainer.train_set,
-                          args.out / "contact_sheet.png", device=trainer.device)
+            contact_sheet(trainer.codec, trainer.dit, preset.model, preset.stream,
+                          trainer.val_set or trainer.train_set, args.out / "contact_sheet.png")
         done = state.codec_step >= train_cfg.codec_steps and state.dit_step >= train_cfg.dit_steps
         print(f"codec step {state.codec_step}/{train_cfg.codec_steps}, dit step {state.dit_step}/{train_cfg.dit_steps}"
-              f"; weights {weights}" + ("" if done else "; not finished: run again with --resume"))
+              f"; {trainer.steps_per_second():.2f} steps/s; weights {weights}" + ("" if done else "; not finished: run again with --resume"))
     return 0

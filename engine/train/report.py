@@ -1,4 +1,4 @@
-"""Training outputs a person looks at: the loss curve and a contact sheet (driving | warp prior | generated)."""
+"""Training outputs a person looks at: the loss curves and a contact sheet (real | warp prior | generated)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.codec import FrameCodec, to_tensor, to_uint8
-from engine.config import StreamConfig
-from engine.data.dataset import ClipSet
+from engine.codec import FrameCodec
+from engine.config import ModelConfig, StreamConfig
+from engine.data.cache import TrainingTensors
 from engine.model.dit import CausalDiT
-from engine.streaming import KnotStreamer
+from engine.train.rollout import compose_crops, encode_frames, rollout, sequence_frames
 
 
 def plot_losses(log_path: Path, out_png: Path) -> None:
@@ -24,7 +24,7 @@ def plot_losses(log_path: Path, out_png: Path) -> None:
 
     records = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-    for ax, stage, val in ((axes[0], "codec", "val_psnr"), (axes[1], "dit", "val_loss")):
+    for ax, stage, val in ((axes[0], "codec", "val_psnr"), (axes[1], "dit", "val_gain_db")):
         rec = [r for r in records if r["stage"] == stage]
         if not rec:
             continue
@@ -44,24 +44,22 @@ def plot_losses(log_path: Path, out_png: Path) -> None:
 
 
 @torch.no_grad()
-def contact_sheet(codec: FrameCodec, dit: CausalDiT, stream: StreamConfig, data: ClipSet, out_png: Path,
-                  frames: int = 12, device: str | torch.device = "cpu") -> np.ndarray:
-    """Stream `frames` frames of the first clip with its first reference; rows: driving, warp prior, generated."""
+def contact_sheet(codec: FrameCodec, dit: CausalDiT, model_cfg: ModelConfig, stream: StreamConfig,
+                  data: TrainingTensors, out_png: Path, chunks: int = 4, rows: int = 3) -> np.ndarray:
+    """Rollouts of `rows` held-out sequences (fixed samples, no augmentation), each as three rows of tiles:
+    real frame | warp prior | generated (composed as the app composes it). Returns the RGB sheet."""
     import cv2
 
-    clip, ref_index = data.clips[0], int(data.refs[0][0])
-    streamer = KnotStreamer(dit.eval(), stream, device)
-    ref = codec.encode(to_tensor(clip.frames[ref_index][None], device))[0]
-    streamer.set_reference(ref, torch.from_numpy(data._motion(clip.landmarks[ref_index][None])[0]))
-    warps = data.warps[0][0]
-    generated = []
-    for t in range(frames):
-        warp_latent = codec.encode(to_tensor(warps[t][None], device))[0]
-        motion = torch.from_numpy(data._motion(clip.landmarks[t][None])[0])
-        generated += streamer.push(motion, warp_latent, float(t))
-    generated += streamer.flush()
-    images = to_uint8(codec.decode(torch.stack([g.latent for g in generated]))).numpy()
-    n = len(images)
-    sheet = np.concatenate([np.concatenate(list(row[:n]), axis=1) for row in (clip.frames, warps, images)], axis=0)
+    gen = torch.Generator(data.device).manual_seed(7)
+    batch = data.sample(rows, sequence_frames(stream, chunks), gen, augment=False)
+    out = rollout(dit.eval(), codec, batch, model_cfg, stream, None, gen, chunks)
+    n = out.emitted.shape[1]
+    composed = compose_crops(codec, out.emitted, encode_frames(codec, batch["warps"][:, :n]), batch["warps"][:, :n])
+    generated = composed.clamp(-1, 1).add(1).mul(127.5).round().byte().permute(0, 1, 3, 4, 2).cpu().numpy()
+    strips = []
+    for r in range(rows):
+        for images in (batch["frames"][r, :n].cpu().numpy(), batch["warps"][r, :n].cpu().numpy(), generated[r]):
+            strips.append(np.concatenate(list(images), axis=1))
+    sheet = np.concatenate(strips, axis=0)
     cv2.imwrite(str(out_png), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
     return sheet

@@ -1,8 +1,10 @@
-"""The training loop: stage 1 codec, stage 2 DiT. Resumable from RUN/checkpoint.pt, any number of GPUs.
+"""The training loop: stage 1 codec, stage 2 DiT on its own rollouts. Resumable from RUN/checkpoint.pt.
 
-Run one process per GPU with torchrun (DistributedDataParallel); one process on the CPU or one GPU otherwise.
-Each process draws its own samples (seeded by rank); rank 0 writes checkpoints, logs, plots and weights.
-A run stops by itself at `time_limit_s` after saving, so it fits a time-boxed machine; `resume` continues.
+Data come from the tensor cache `prepare` wrote (engine/data/cache.py), loaded onto the device once: a step
+draws its batch by indexing, never decodes video or warps. Run one process per GPU with torchrun: each draws
+its own samples (seeded by rank) and gradients are averaged over processes after every backward; rank 0
+writes checkpoints, logs, plots and weights. A run stops by itself at `time_limit_s` after saving, so it fits
+a time-boxed machine; `resume` continues. `init` starts both modules from a weights file (fine-tuning).
 """
 
 from __future__ import annotations
@@ -11,23 +13,19 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.distributed as dist
-from torch.nn.parallel import DistributedDataParallel as DDP
-from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from engine.codec import FrameCodec
 from engine.config import ModelConfig, StreamConfig, TrainConfig, config_dict
-from engine.data.clips import load_split
-from engine.data.dataset import ClipSet, collate
+from engine.data.cache import TrainingTensors
 from engine.model.dit import CausalDiT
-from engine.train.objective import codec_loss, flow_matching_loss, sequence_frames
-from engine.weights import save_weights
+from engine.train.rollout import codec_loss, compose_crops, encode_frames, rollout, sequence_frames, to_unit
+from engine.weights import load_weights, save_weights
 
 log = logging.getLogger(__name__)
 
@@ -39,19 +37,7 @@ class RunState:
     codec_step: int = 0
     dit_step: int = 0
     gpu_seconds: float = 0.0
-
-
-class _SampleStream(IterableDataset):
-    """Collated batches of augmented samples, each loader worker with its own random stream."""
-
-    def __init__(self, data: ClipSet, length: int, batch_size: int, seed: int) -> None:
-        self.data, self.length, self.batch_size, self.seed = data, length, batch_size, seed
-
-    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        info = get_worker_info()
-        rng = np.random.default_rng(self.seed + (info.id if info else 0))
-        while True:
-            yield collate([self.data.sample(self.length, rng) for _ in range(self.batch_size)], "cpu")
+    train_seconds: float = 0.0  # wall time spent in the two stages' steps (for steps/s)
 
 
 def _setup_distributed(device: str) -> tuple[int, int, torch.device]:
@@ -73,29 +59,44 @@ def _lr(step: int, total: int, cfg: TrainConfig) -> float:
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * progress)))
 
 
+def masked_psnr(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> float:
+    """PSNR (dB) of images in [-1, 1] (..., 3, R, R) inside a soft mask (..., 1, R, R), pooled over all."""
+    mse = float((((a.clamp(-1, 1) - b) ** 2) * mask).sum() / (mask.sum() * 3).clamp_min(1e-6))
+    return 10 * float(np.log10(4.0 / max(mse, 1e-10)))
+
+
 class Trainer:
     """Owns modules, optimisers, data and the run folder."""
 
     def __init__(self, model_cfg: ModelConfig, stream: StreamConfig, train: TrainConfig, data_dir: Path,
-                 out_dir: Path, device: str = "cpu", resume: bool = False) -> None:
+                 out_dir: Path, device: str = "cpu", resume: bool = False, init: Path | None = None) -> None:
         self.rank, self.world, self.device = _setup_distributed(device)
         self.model_cfg, self.stream, self.train_cfg = model_cfg, stream, train
         self.out = Path(out_dir)
         self.out.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(train.seed + self.rank)
         self.rng = np.random.default_rng(train.seed + 1000 * self.rank)
+        self.gen = torch.Generator(self.device).manual_seed(train.seed + 1000 * self.rank)
         self.codec = FrameCodec(model_cfg).to(self.device)
         self.dit = CausalDiT(model_cfg).to(self.device)
+        if init is not None and not (resume and self.checkpoint_path.exists()):
+            _cfg, codec, dit, _meta = load_weights(init, model_cfg, device=self.device)
+            self.codec.load_state_dict(codec.state_dict())
+            self.dit.load_state_dict(dit.state_dict())
         self.opt_codec = torch.optim.AdamW(self.codec.parameters(), lr=train.lr, weight_decay=train.weight_decay)
         self.opt_dit = torch.optim.AdamW(self.dit.parameters(), lr=train.lr, weight_decay=train.weight_decay)
         self.state = RunState()
         if resume and self.checkpoint_path.exists():
             self._load_checkpoint()
-        self.train_set = ClipSet(load_split(data_dir, "train"), model_cfg.motion_size)
-        val = load_split(data_dir, "val")
-        self.val_set = ClipSet(val, model_cfg.motion_size) if val else None
+        self.train_set = TrainingTensors.load(data_dir, "train", self.device)
+        try:
+            self.val_set: TrainingTensors | None = TrainingTensors.load(data_dir, "val", self.device)
+        except FileNotFoundError:
+            self.val_set = None
+        if self.val_set is not None and self.val_set.num_clips == 0:
+            self.val_set = None
         self.amp = self.device.type == "cuda"
-        self.seq_len = sequence_frames(stream, train.context_chunks + 1)
+        self.seq_len = sequence_frames(stream, train.rollout_chunks)
 
     @property
     def checkpoint_path(self) -> Path:
@@ -114,7 +115,7 @@ class Trainer:
         self.dit.load_state_dict(ck["dit"])
         for name, path in self._optimizer_paths().items():
             getattr(self, name).load_state_dict(torch.load(path, map_location=self.device, weights_only=False))
-        self.state = RunState(**ck["state"])
+        self.state = RunState(**{**vars(RunState()), **ck["state"]})
         self.rng = np.random.default_rng(ck["rng_seed"] + self.rank)
         log.info("resumed at codec step %d, dit step %d", self.state.codec_step, self.state.dit_step)
 
@@ -153,20 +154,26 @@ class Trainer:
             group["lr"] = lr
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if self.world > 1:  # average gradients over processes (the DiT runs chunk by chunk, outside DDP)
+            for p in module.parameters():
+                if p.grad is not None:
+                    dist.all_reduce(p.grad)
+                    p.grad.div_(self.world)
         torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
         opt.step()
 
     def train_codec(self, deadline: float) -> None:
-        """Stage 1 until codec_steps (or the deadline)."""
+        """Stage 1 until codec_steps (or the deadline): real frames, warp priors and stills."""
         cfg = self.train_cfg
-        model = DDP(self.codec) if self.world > 1 else self.codec
         self.codec.train()
         while self.state.codec_step < cfg.codec_steps and time.time() < deadline:
-            images = torch.from_numpy(self.train_set.images(cfg.batch_size * 2, self.rng)).to(self.device)
+            started = time.perf_counter()
+            images = self.train_set.still_images(cfg.batch_size * 2, self.gen)
             with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
-                loss = codec_loss(model, images)
+                loss = codec_loss(self.codec, images)
             self._step(self.codec, self.opt_codec, loss, _lr(self.state.codec_step, cfg.codec_steps, cfg))
             self.state.codec_step += 1
+            self.state.train_seconds += time.perf_counter() - started
             if self.state.codec_step % cfg.log_every == 0:
                 self._log({"stage": "codec", "step": self.state.codec_step, "loss": float(loss),
                            "val_psnr": self.codec_val_psnr()})
@@ -178,8 +185,8 @@ class Trainer:
     @torch.no_grad()
     def _calibrate_latent_scale(self) -> None:
         """Scale latents to unit standard deviation so the DiT's noise level means the same for every codec."""
-        images = torch.from_numpy(self.train_set.images(64, np.random.default_rng(0))).to(self.device)
-        z = self.codec.encode(images.permute(0, 3, 1, 2).float().div(127.5).sub(1))
+        images = self.train_set.still_images(64, torch.Generator(self.device).manual_seed(0))
+        z = self.codec.encode(to_unit(images))
         self.codec.latent_scale.fill_(1.0 / float(z.std()))
         if self.world > 1:
             dist.broadcast(self.codec.latent_scale, 0)
@@ -188,61 +195,68 @@ class Trainer:
     def codec_val_psnr(self) -> float:
         """PSNR (dB) of codec reconstructions on held-out frames (train frames when no val split)."""
         data = self.val_set or self.train_set
-        images = torch.from_numpy(data.images(16, np.random.default_rng(1))).to(self.device)
-        x = images.permute(0, 3, 1, 2).float().div(127.5).sub(1)
+        x = to_unit(data.still_images(16, torch.Generator(self.device).manual_seed(1)))
         self.codec.eval()
         mse = float(((self.codec(x).clamp(-1, 1) - x) ** 2).mean())
         self.codec.train()
         return 10 * np.log10(4.0 / max(mse, 1e-10))
 
-    def _batch(self, data: ClipSet, rng: np.random.Generator, augment: bool = True) -> dict[str, torch.Tensor]:
-        samples = [data.sample(self.seq_len, rng, augment) for _ in range(self.train_cfg.batch_size)]
-        return collate(samples, self.device)
-
-    def _batches(self) -> Iterator[dict[str, torch.Tensor]]:
-        """Endless training batches, drawn by loader worker processes when there are spare cores."""
-        workers = min(8, (os.cpu_count() or 1) - 1)
-        if workers < 1:
-            while True:
-                yield self._batch(self.train_set, self.rng)
-        stream = _SampleStream(self.train_set, self.seq_len, self.train_cfg.batch_size,
-                               int(self.rng.integers(1 << 31)))
-        loader = DataLoader(stream, batch_size=None, num_workers=workers, pin_memory=self.device.type == "cuda",
-                            persistent_workers=True, prefetch_factor=4)
-        for batch in loader:
-            yield {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
-
     def train_dit(self, deadline: float) -> None:
         """Stage 2 until dit_steps (or the deadline); the codec is frozen."""
         cfg = self.train_cfg
         self.codec.eval().requires_grad_(False)
-        model = DDP(self.dit) if self.world > 1 else self.dit
         self.dit.train()
-        batches = self._batches()
         while self.state.dit_step < cfg.dit_steps and time.time() < deadline:
-            batch = next(batches)
+            started = time.perf_counter()
+            batch = self.train_set.sample(cfg.batch_size, self.seq_len, self.gen)
+            jitter = int(self.rng.integers(-cfg.ahead_jitter, cfg.ahead_jitter + 1))
             with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
-                loss = flow_matching_loss(model, self.codec, batch, self.model_cfg, self.stream, cfg, self.rng)
-            self._step(self.dit, self.opt_dit, loss, _lr(self.state.dit_step, cfg.dit_steps, cfg))
+                out = rollout(self.dit, self.codec, batch, self.model_cfg, self.stream, cfg, self.gen,
+                              cfg.rollout_chunks, ahead_jitter=jitter)
+            self._step(self.dit, self.opt_dit, out.loss, _lr(self.state.dit_step, cfg.dit_steps, cfg))
             self.state.dit_step += 1
+            self.state.train_seconds += time.perf_counter() - started
             if self.state.dit_step % cfg.log_every == 0:
-                self._log({"stage": "dit", "step": self.state.dit_step, "loss": float(loss),
-                           "val_loss": self.dit_val_loss()})
+                self._log({"stage": "dit", "step": self.state.dit_step, "loss": float(out.loss),
+                           "latent_loss": out.latent_loss, "pixel_loss": out.pixel_loss, **self.dit_validation()})
             if self.state.dit_step % cfg.checkpoint_every == 0:
                 self.save_checkpoint()
 
     @torch.no_grad()
-    def dit_val_loss(self) -> float:
-        """Flow-matching loss on held-out identities at the inference timesteps, fixed noise and samples."""
+    def dit_validation(self, batches: int = 2) -> dict[str, float]:
+        """On held-out frames, fixed samples and noise: the rollout's loss at each exit step, and the face PSNR
+        of the composed crops (what the app shows) next to the warp prior's: `val_gain_db` > 0 is better."""
         data = self.val_set or self.train_set
-        rng = np.random.default_rng(2)
-        batch = self._batch(data, rng, augment=False)
-        gen = torch.Generator(self.device).manual_seed(3)
+        cfg = self.train_cfg
         self.dit.eval()
-        losses = [float(flow_matching_loss(self.dit, self.codec, batch, self.model_cfg, self.stream, self.train_cfg,
-                                           rng, fixed_t=t, generator=gen)) for t in self.stream.timesteps]
+        losses, gen_psnr, warp_psnr = [], [], []
+        for i in range(batches):
+            gen = torch.Generator(self.device).manual_seed(100 + i)
+            batch = data.sample(cfg.batch_size, self.seq_len, gen, augment=False)
+            with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
+                for s in range(len(self.stream.timesteps)):
+                    g = torch.Generator(self.device).manual_seed(200 + i)
+                    out = rollout(self.dit, self.codec, batch, self.model_cfg, self.stream, cfg, g,
+                                  cfg.rollout_chunks, exit_steps=[s] * cfg.rollout_chunks)
+                    losses.append(float(out.loss))
+            n = out.emitted.shape[1]
+            warp_lat = encode_frames(self.codec, batch["warps"][:, :n])
+            composed = compose_crops(self.codec, out.emitted, warp_lat, batch["warps"][:, :n])
+            real, mask = to_unit(batch["frames"][:, :n]), batch["regions"][:, :n, :1]
+            gen_psnr.append(masked_psnr(composed, real, mask))
+            warp_psnr.append(masked_psnr(to_unit(batch["warps"][:, :n]), real, mask))
         self.dit.train()
-        return float(np.mean(losses))
+        g, w = float(np.mean(gen_psnr)), float(np.mean(warp_psnr))
+        return {"val_loss": float(np.mean(losses)), "val_face_psnr": g, "val_warp_psnr": w, "val_gain_db": g - w}
+
+    def dit_val_loss(self) -> float:
+        """The validation rollout loss alone (see dit_validation)."""
+        return self.dit_validation(batches=1)["val_loss"]
+
+    def steps_per_second(self) -> float:
+        """Training steps per second of step time over both stages so far."""
+        steps = self.state.codec_step + self.state.dit_step
+        return steps / self.state.train_seconds if self.state.train_seconds else float("nan")
 
     def run(self, time_limit_s: float | None = None) -> RunState:
         """Both stages, checkpointing at the end or when the time limit comes."""
