@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from engine.data.clips import Clip
-from engine.motion_map import MotionRenderer
+from engine.face.motion_map import MotionRenderer
 
 REFS_PER_CLIP = 4
 

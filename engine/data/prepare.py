@@ -50,8 +50,8 @@ def _files(folder: Path | None, exts: set[str]) -> list[tuple[Path, Path]]:
 
 def _clip_from_frames(frames: list[np.ndarray], landmarks: list[np.ndarray], resolution: int, meta: dict):
     from engine.config import FACE_CROP_SCALE
-    from engine.crop import CropBox, smooth_boxes
     from engine.data.clips import Clip
+    from engine.face.crop import CropBox, smooth_boxes
 
     box = smooth_boxes([CropBox.from_landmarks(lm, FACE_CROP_SCALE) for lm in landmarks])
     crops = np.stack([box.crop(f, resolution) for f in frames])
@@ -84,7 +84,7 @@ def _video_clips(path: Path, identity: str, resolution: int, max_frames: int, tr
 def _still_clip(image: np.ndarray, landmarks: np.ndarray, driving: list[np.ndarray], identity: str, source: Path,
                 resolution: int):
     """A still portrait animated by a driving landmark track (warps), as a clip."""
-    from engine.driving import Retargeter
+    from engine.face.retarget import Retargeter
     from engine.warp import build_mesh, warp_with_mesh
 
     retargeter = Retargeter(landmarks)
@@ -102,9 +102,9 @@ def prepare(videos: list[tuple[Path, Path]], images: list[tuple[Path, Path]], ou
             holdout: set[str], max_frames: int) -> dict:
     """Build the set; returns the splits dict. Writes clip files, splits.json and report.txt under `out`."""
     from engine.data.clips import save_clip
-    from engine.driving import FaceTracker
     from engine.errors import KnotCamError
-    from engine.portrait import load_portrait
+    from engine.face.portrait import load_portrait
+    from engine.face.tracker import FaceTracker
 
     out.mkdir(parents=True, exist_ok=True)
     report, clips = [], []  # clips: (file name, identity)

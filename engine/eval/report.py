@@ -42,8 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def machine_description(device: str) -> str:
-    """The benchmarks' machine description (engine.eval.machine) as one line of the report."""
-    from engine.eval.machine import describe_machine
+    """The benchmarks' machine description (engine.bench.machine) as one line of the report."""
+    from engine.bench.machine import describe_machine
 
     m = describe_machine(device)
     text = (f"{m['cpu']}, {m['cpu_count']} cores, torch {m['torch']} with {m['torch_threads']} thread(s), "
@@ -58,13 +58,13 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from engine.config import get_preset
-    from engine.driving import FaceTracker
     from engine.errors import KnotCamError
     from engine.eval.identity import FaceDescriptor
     from engine.eval.metrics import sharpness
     from engine.eval.scoring import QUICK, EvalPlan, face_region
     from engine.eval.systems import retarget_clip, standard_systems, track_clip
-    from engine.portrait import load_portrait
+    from engine.face.portrait import load_portrait
+    from engine.face.tracker import FaceTracker
 
     torch.set_num_threads(max(1, args.threads))
     plan = QUICK if args.quick else EvalPlan()

@@ -13,10 +13,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.codec import FrameCodec
 from engine.config import ModelConfig, StreamConfig, TrainConfig
-from engine.model.dit import CausalDiT, build_condition
-from engine.model.layout import streaming_layout
+from engine.knot.codec import FrameCodec
+from engine.knot.model.dit import CausalDiT, build_condition
+from engine.knot.model.layout import streaming_layout
 
 
 def sequence_frames(stream: StreamConfig, chunks: int) -> int:

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.codec import FrameCodec, to_tensor, to_uint8
 from engine.config import StreamConfig
 from engine.data.dataset import ClipSet
-from engine.model.dit import CausalDiT
-from engine.streaming import KnotStreamer
+from engine.knot.codec import FrameCodec, to_tensor, to_uint8
+from engine.knot.model.dit import CausalDiT
+from engine.knot.streaming import KnotStreamer
 
 
 def plot_losses(log_path: Path, out_png: Path) -> None:

@@ -21,13 +21,13 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from engine.codec import FrameCodec
 from engine.config import ModelConfig, StreamConfig, TrainConfig, config_dict
 from engine.data.clips import load_split
 from engine.data.dataset import ClipSet, collate
-from engine.model.dit import CausalDiT
+from engine.knot.codec import FrameCodec
+from engine.knot.model.dit import CausalDiT
+from engine.knot.weights import save_weights
 from engine.train.objective import codec_loss, flow_matching_loss, sequence_frames
-from engine.weights import save_weights
 
 log = logging.getLogger(__name__)
 

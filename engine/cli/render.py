@@ -12,7 +12,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"  # also inside the installed bundle
+ASSETS = Path(__file__).resolve().parents[2] / "assets"  # also inside the installed bundle
 DEFAULT_PORTRAIT = ASSETS / "portraits" / "astronaut.png"
 DEFAULT_DRIVING = ASSETS / "clips" / "carphone.mp4"
 
@@ -34,7 +34,7 @@ def make_animator(kind: str):
 
     if kind == "knot":
         try:
-            from engine.knot_animator import load_default_knot_animator
+            from engine.knot.knot_animator import load_default_knot_animator
 
             return load_default_knot_animator()
         except (ImportError, KnotCamError) as err:
@@ -49,9 +49,9 @@ def _even(image):
 
 def run(args: argparse.Namespace) -> int:
     """Render; prints frames, seconds and fps. Ctrl+C leaves no partial output file."""
-    from engine.driving import FaceTracker
+    from engine.face.portrait import load_portrait
+    from engine.face.tracker import FaceTracker
     from engine.pipeline import AvatarPipeline
-    from engine.portrait import load_portrait
     from engine.video import AtomicVideoWriter, VideoFileSource
 
     with FaceTracker() as tracker:

@@ -145,11 +145,11 @@ def run(args: argparse.Namespace) -> int:
     """Soak the pipeline, print each record and the growth, write `args.out`."""
     import torch
 
-    from engine.driving import FaceTracker
-    from engine.eval.bench_streamer import DEFAULT_DRIVING, DEFAULT_PORTRAIT, build_animator
-    from engine.eval.machine import describe_machine
+    from engine.bench.machine import describe_machine
+    from engine.bench.stream import DEFAULT_DRIVING, DEFAULT_PORTRAIT, build_animator
+    from engine.face.portrait import load_portrait
+    from engine.face.tracker import FaceTracker
     from engine.pipeline import AvatarPipeline
-    from engine.portrait import load_portrait
     from engine.video import VideoFileSource
 
     if args.frames < 1 or args.every < 1:
