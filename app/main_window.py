@@ -23,7 +23,8 @@ from app.portrait_picker import PortraitPanel, bundled_portraits
 from app.session import AVATAR_BURST, STOP_TIMEOUT_S, Session, WindowOptions
 from app.settings import AppSettings
 from app.sinks import PreviewSink
-from app.sources import DEFAULT_PORTRAIT, PORTRAITS_DIR, REPO_ROOT, SourceSpec, list_webcams
+from app.sources import SourceSpec, list_webcams
+from engine.assets import ASSETS_README, DEFAULT_PORTRAIT, PORTRAITS_DIR
 
 STATUS_MESSAGE_MS = 8000
 
@@ -294,4 +295,4 @@ class MainWindow(QMainWindow):
     # ---- help ---------------------------------------------------------------------------------------------
     def show_about(self) -> None:
         """About box: what KnotCam is, versions, asset licences (non-blocking)."""
-        self.about_dialog = open_about_box(self, REPO_ROOT / "assets" / "README.md")
+        self.about_dialog = open_about_box(self, ASSETS_README)

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
+from engine.assets import default_weights_path
 from engine.bench.stages import StageTimer
-from engine.knot.knot_animator import default_weights_path
 from main import main
 
 

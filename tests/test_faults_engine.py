@@ -26,8 +26,9 @@ from app.queues import DropOldestQueue  # noqa: E402
 from app.sources import SourceSpec  # noqa: E402
 from app.testing import temporary_settings  # noqa: E402
 from app.workers import GenerationWorker  # noqa: E402
+from engine.assets import default_weights_path  # noqa: E402
 from engine.face.tracker import FaceTracker  # noqa: E402
-from engine.knot.knot_animator import KnotAnimator, default_weights_path, load_default_knot_animator  # noqa: E402
+from engine.knot.knot_animator import KnotAnimator, load_default_knot_animator  # noqa: E402
 from engine.pipeline import AvatarPipeline  # noqa: E402
 from engine.warp import WarpAnimator  # noqa: E402
 from tests.conftest import DEMO_CLIP  # noqa: E402

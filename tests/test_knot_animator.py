@@ -7,11 +7,12 @@ import pytest
 import torch
 
 from engine.animator import Motion
+from engine.assets import default_weights_path
 from engine.config import get_preset
 from engine.errors import NoFaceFoundError, WeightsMismatchError
 from engine.face.portrait import load_portrait
 from engine.face.retarget import Retargeter
-from engine.knot.knot_animator import default_weights_path, load_default_knot_animator, load_knot_animator
+from engine.knot.knot_animator import load_default_knot_animator, load_knot_animator
 from engine.pipeline import AvatarPipeline
 from tests.conftest import PORTRAITS
 

@@ -17,14 +17,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from engine.assets import DEFAULT_PORTRAIT, DEMO_CLIP, ROOT
 from engine.face.crop import CropBox
 from engine.face.motion_map import MotionRenderer
 from engine.face.portrait import load_portrait
 from engine.face.retarget import Retargeter
 from engine.face.tracker import FaceTracker
 from engine.video import VideoFileSource
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _cpu_name() -> str:
@@ -46,17 +45,17 @@ def _stats(ms: list[float]) -> dict:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `main.py bench-driving`."""
     parser.add_argument("--frames", type=int, default=600)
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "driving.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "driving.json")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark, print the figures and write benchmarks/driving.json."""
     load_before = round(os.getloadavg()[0], 2)  # other processes on the machine skew the figures
 
-    with VideoFileSource(REPO / "assets/clips/carphone.mp4") as source:
+    with VideoFileSource(DEMO_CLIP) as source:
         clip = [cv2.resize(f, (640, 480), interpolation=cv2.INTER_CUBIC) for f in source]
     with FaceTracker() as tracker:
-        portrait = load_portrait(REPO / "assets/portraits/astronaut.png", tracker)
+        portrait = load_portrait(DEFAULT_PORTRAIT, tracker)
     retargeter = Retargeter(portrait.landmarks)
     box = CropBox.from_landmarks(portrait.landmarks)
     renderer = MotionRenderer(64)

@@ -24,12 +24,11 @@ import statistics
 import time
 from pathlib import Path
 
+from engine.assets import DEFAULT_PORTRAIT, DEMO_CLIP, shown
 from engine.bench.machine import describe_machine  # light: its heavy imports are inside the function
 from engine.bench.stages import StageTimer, cuda_mb, instrument, latency_ms, rss_mb, stage_shares
 
 DEFAULT_OUT = Path("benchmarks/streamer.json")
-DEFAULT_PORTRAIT = Path("assets/portraits/astronaut.png")
-DEFAULT_DRIVING = Path("assets/clips/carphone.mp4")
 CHECKPOINTS = (100, 1_000, 10_000)
 WARMUP_FRAMES = 100  # latency and stage shares leave out the first frames (graph and allocator warm-up)
 
@@ -41,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default="tiny", help="Knot Forcing preset (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="torch device for Knot Forcing: cpu or cuda")
     parser.add_argument("--portrait", type=Path, default=DEFAULT_PORTRAIT, help="portrait (default: %(default)s)")
-    parser.add_argument("--driving", type=Path, default=DEFAULT_DRIVING, help="driving clip (default: %(default)s)")
+    parser.add_argument("--driving", type=Path, default=DEMO_CLIP, help="driving clip (default: %(default)s)")
     parser.add_argument("--pace", type=float, default=0.0,
                         help="read driving frames at this rate like a live camera (default: as fast as possible)")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
@@ -157,8 +156,8 @@ def bench(args: argparse.Namespace) -> dict:
         "frames": args.frames,
         "frames_out": emitted,
         "paced_fps": args.pace or None,
-        "portrait": str(args.portrait), "portrait_size": list(portrait.image.shape[1::-1]),
-        "driving": str(args.driving), "driving_size": list(source.size),
+        "portrait": shown(args.portrait), "portrait_size": list(portrait.image.shape[1::-1]),
+        "driving": shown(args.driving), "driving_size": list(source.size),
         "fps": round(args.frames / total_s, 2),
         "warmup_frames": args.warmup,
         "fps_after_warmup": round(timed_frames / timed_s, 2) if timed_frames else None,

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.assets import CLIPS_DIR, PORTRAITS_DIR, STILLS_DIR
+
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
 VIDEO_EXT = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 MIN_RUN = 16  # shortest run of tracked frames kept as a clip
@@ -161,8 +162,8 @@ def run(args: argparse.Namespace) -> int:
 
     videos, images = _files(args.videos, VIDEO_EXT), _files(args.images, IMAGE_EXT)
     if args.builtin:
-        videos += _files(ROOT / "assets" / "clips", VIDEO_EXT)
-        images += _files(ROOT / "assets" / "stills", IMAGE_EXT) + _files(ROOT / "assets" / "portraits", IMAGE_EXT)
+        videos += _files(CLIPS_DIR, VIDEO_EXT)
+        images += _files(STILLS_DIR, IMAGE_EXT) + _files(PORTRAITS_DIR, IMAGE_EXT)
     if not videos and not images:
         raise KnotCamError("nothing to prepare: give --videos and/or --images, or --builtin")
     holdout = {h.strip() for h in args.holdout.split(",") if h.strip()}

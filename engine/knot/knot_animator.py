@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from engine.animator import Animator, AvatarFrame, Motion, Portrait
+from engine.assets import default_weights_path
 from engine.config import FACE_CROP_SCALE, ModelConfig, StreamConfig, get_preset
 from engine.face.crop import CropBox
 from engine.face.motion_map import MotionRenderer
@@ -32,14 +33,6 @@ from engine.knot.weights import load_weights
 from engine.warp import WarpMesh, build_mesh, warp_with_mesh
 
 log = logging.getLogger(__name__)
-
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
-
-
-def default_weights_path(preset: str) -> Path:
-    """Where the shipped weights of a preset live."""
-    return ASSETS / "weights" / f"{preset}.safetensors"
-
 
 @dataclass
 class _Queued:
