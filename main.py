@@ -14,13 +14,16 @@ import multiprocessing
 import sys
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "render": ("engine.render", "render a portrait driven by a video file to an MP4, headless"),
-    "bench": ("engine.eval.bench_streamer", "benchmark an animator over many frames"),
-    "params": ("engine.model.params", "print parameter counts of the model presets"),
+    "render": ("engine.cli.render", "render a portrait driven by a video file to an MP4, headless"),
+    "bench": ("engine.bench.stream", "benchmark an animator over many frames"),
+    "params": ("engine.cli.params", "print parameter counts of the model presets"),
     "prepare": ("engine.data.prepare", "turn folders of videos/images into a training set"),
     "train": ("engine.train.cli", "train the codec and the Knot Forcing DiT (resumable)"),
     "eval": ("engine.eval.report", "evaluate animators side by side and write docs/eval/report.md"),
-    "soak": ("engine.eval.soak", "run the full pipeline for many frames and record memory and fps"),
+    "soak": ("engine.bench.soak", "run the full pipeline for many frames and record memory and fps"),
+    "bench-model": ("engine.bench.model", "benchmark the DiT, the codec and cached vs recomputed streaming"),
+    "bench-driving": ("engine.bench.driving", "benchmark tracking, retargeting and smoothing on this CPU"),
+    "profile": ("engine.bench.profile", "profile one streamed chunk's CUDA kernels and CPU ops"),
 }
 
 

@@ -55,3 +55,15 @@ def _checkout_version() -> str:
     except OSError:
         found = None
     return found.group(1) if found else "unknown"
+
+
+def open_about_box(parent, assets_readme: Path):
+    """Open the About box over `parent` (non-blocking); returns the QMessageBox."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(QMessageBox.Icon.Information, texts.ABOUT_TITLE, "", QMessageBox.StandardButton.Ok, parent)
+    box.setTextFormat(Qt.TextFormat.MarkdownText)
+    box.setText(about_markdown(assets_readme))
+    box.open()
+    return box

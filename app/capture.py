@@ -16,8 +16,9 @@ from PySide6.QtCore import Signal
 
 from app import texts
 from app.queues import DropOldestQueue, GuiGate
-from app.sources import DEMO_CLIP, SourceSpec
+from app.sources import SourceSpec
 from app.threads import StoppableThread
+from engine.assets import DEMO_CLIP
 from engine.errors import KnotCamError, VideoSourceError
 
 log = logging.getLogger(__name__)

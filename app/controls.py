@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
 from app import texts
 from app.engine_choice import AnimatorChoice
 from app.settings import OUTPUT_FPS, OUTPUT_SIZES, PRESETS
-from app.sources import DEMO_CLIP, SourceSpec, WebcamInfo
+from app.sources import SourceSpec, WebcamInfo
+from engine.assets import DEMO_CLIP
 
 OPEN_FILE = "open-file"  # combo item data of the "Video file..." entry
 

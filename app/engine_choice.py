@@ -94,11 +94,11 @@ def _load_knot(choice: AnimatorChoice) -> Animator:
     torch.set_num_threads(torch_threads())  # process-wide; set here, where the app starts to use torch
     if choice.weights:
         from engine.config import get_preset
-        from engine.knot_animator import load_knot_animator
+        from engine.knot.knot_animator import load_knot_animator
 
         preset = get_preset(choice.preset)
         return load_knot_animator(choice.weights, preset.stream, choice.device, expected=preset.model)
-    from engine.knot_animator import load_default_knot_animator
+    from engine.knot.knot_animator import load_default_knot_animator
 
     return load_default_knot_animator(preset=choice.preset, device=choice.device)
 

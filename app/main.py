@@ -70,11 +70,11 @@ def self_test(say: Callable[[str], None] = print) -> int:
 def _self_test_steps(say: Callable[[str], None]) -> None:
     from app.engine_choice import AnimatorChoice, build_animator
     from app.sinks import VirtualCameraSink
-    from app.sources import DEFAULT_PORTRAIT, DEMO_CLIP
-    from engine.driving import FaceTracker
+    from engine.assets import DEFAULT_PORTRAIT, DEMO_CLIP
     from engine.errors import VirtualCameraUnavailableError
+    from engine.face.portrait import load_portrait
+    from engine.face.tracker import FaceTracker
     from engine.pipeline import AvatarPipeline
-    from engine.portrait import load_portrait
     from engine.video import VideoFileSource
 
     still_tracker = FaceTracker(static_image_mode=True)

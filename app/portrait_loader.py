@@ -48,8 +48,8 @@ class PortraitLoader(StoppableThread):
                 self._tracker.close()
 
     def _load(self, path: str) -> None:
-        from engine.driving import FaceTracker
-        from engine.portrait import load_portrait
+        from engine.face.portrait import load_portrait
+        from engine.face.tracker import FaceTracker
 
         if self._tracker is None:
             self._tracker = FaceTracker(static_image_mode=True)
@@ -75,7 +75,7 @@ class PortraitLoader(StoppableThread):
 
 def portrait_notice(path: str) -> str:
     """What loading changed about the photo at `path` (grey, transparency, size), as one sentence or ''."""
-    from engine.portrait import MAX_SIDE
+    from engine.face.portrait import MAX_SIDE
 
     image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if image is None:

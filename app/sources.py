@@ -6,11 +6,6 @@ import platform
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEMO_CLIP = REPO_ROOT / "assets" / "clips" / "carphone.mp4"
-DEFAULT_PORTRAIT = REPO_ROOT / "assets" / "portraits" / "astronaut.png"
-PORTRAITS_DIR = REPO_ROOT / "assets" / "portraits"
-
 # Our own virtual camera shows up as a webcam too; offering it as a driving source would loop the avatar.
 _OWN_CAMERA_LABELS = ("knotcam",)
 

@@ -14,7 +14,8 @@ from PySide6.QtCore import QSettings
 
 from app.qt_env import undo_cv2_qt_environment
 from app.settings import AppSettings, Preferences
-from app.sources import DEMO_CLIP, SourceSpec
+from app.sources import SourceSpec
+from engine.assets import DEMO_CLIP
 
 
 def prepare_qt_environment() -> None:

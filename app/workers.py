@@ -83,7 +83,7 @@ class GenerationWorker(StoppableThread):
         self._post(self._apply_calibrate)
 
     def run(self) -> None:
-        from engine.driving import FaceTracker
+        from engine.face.tracker import FaceTracker
         from engine.pipeline import AvatarPipeline
 
         tracker = FaceTracker(static_image_mode=False)

@@ -14,10 +14,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from engine.crop import CropBox  # noqa: E402
-from engine.driving import FaceTracker, RetargetConfig, Retargeter  # noqa: E402
-from engine.motion_map import MotionRenderer  # noqa: E402
-from engine.portrait import load_portrait  # noqa: E402
+from engine.face.crop import CropBox  # noqa: E402
+from engine.face.motion_map import MotionRenderer  # noqa: E402
+from engine.face.portrait import load_portrait  # noqa: E402
+from engine.face.retarget import RetargetConfig, Retargeter  # noqa: E402
+from engine.face.tracker import FaceTracker  # noqa: E402
 from engine.video import VideoFileSource  # noqa: E402
 from engine.warp import build_mesh, warp_with_mesh  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 An Animator turns a portrait plus a stream of retargeted motion into avatar frames. Two implementations:
 `engine.warp.WarpAnimator` (piecewise-affine baseline, also the DiT's warp prior) and
-`engine.knot_animator.KnotAnimator` (Knot Forcing). Everything is RGB uint8 at this border.
+`engine.knot.knot_animator.KnotAnimator` (Knot Forcing). Everything is RGB uint8 at this border.
 """
 
 from __future__ import annotations

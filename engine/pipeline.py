@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from engine.animator import Animator, AvatarFrame, Portrait
-from engine.driving import FaceTracker, RetargetConfig, Retargeter
+from engine.face.retarget import RetargetConfig, Retargeter
+from engine.face.tracker import FaceTracker
 
 
 class AvatarPipeline:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from engine import face_topology as topo
 from engine.animator import Animator, AvatarFrame, Motion, Portrait
+from engine.face import topology as topo
 
 _INNER_UPPER = list(topo.INNER_LIP_UPPER[1:-1])
 _INNER_LOWER = list(topo.INNER_LIP_LOWER[1:-1])

@@ -41,7 +41,7 @@ def assets_dir() -> Path:
 @pytest.fixture(scope="session")
 def face_tracker():
     """A real mediapipe FaceTracker shared by the session (use `detect` for stills: it keeps no track state)."""
-    from engine.driving import FaceTracker
+    from engine.face.tracker import FaceTracker
 
     tracker = FaceTracker()
     yield tracker
@@ -51,7 +51,7 @@ def face_tracker():
 @pytest.fixture(scope="session")
 def default_portrait(face_tracker):
     """assets/portraits/astronaut.png loaded as a Portrait."""
-    from engine.portrait import load_portrait
+    from engine.face.portrait import load_portrait
 
     return load_portrait(PORTRAITS / "astronaut.png", face_tracker)
 
@@ -68,7 +68,7 @@ def demo_frames() -> list[np.ndarray]:
 @pytest.fixture(scope="session")
 def demo_landmarks(demo_frames) -> list[np.ndarray | None]:
     """Tracked (478, 3) landmarks of every demo frame (a fresh tracker in tracking mode)."""
-    from engine.driving import FaceTracker
+    from engine.face.tracker import FaceTracker
 
     with FaceTracker() as tracker:
         return [tracker.track(frame) for frame in demo_frames]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from engine.config import ModelConfig
-from engine.model.dit import CausalDiT
+from engine.knot.model.dit import CausalDiT
 
 SMALL = ModelConfig(resolution=32, latent_channels=4, width=48, depth=2, heads=2, motion_scale=1)
 

@@ -8,7 +8,8 @@ from app import texts  # noqa: E402
 from app.engine_choice import AnimatorChoice, build_animator  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.testing import temporary_settings  # noqa: E402
-from engine.knot_animator import KnotAnimator, default_weights_path  # noqa: E402
+from engine.assets import default_weights_path  # noqa: E402
+from engine.knot.knot_animator import KnotAnimator  # noqa: E402
 from engine.warp import WarpAnimator  # noqa: E402
 
 # Only `tiny` weights ship; `base` has none, which exercises the real missing-weights path.

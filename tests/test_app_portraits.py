@@ -17,8 +17,8 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.main_window import MainWindow  # noqa: E402
-from app.sources import DEFAULT_PORTRAIT, PORTRAITS_DIR  # noqa: E402
 from app.testing import temporary_settings  # noqa: E402
+from engine.assets import DEFAULT_PORTRAIT, PORTRAITS_DIR  # noqa: E402
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ from PySide6.QtCore import QByteArray, QSettings  # noqa: E402
 
 from app.main_window import MainWindow  # noqa: E402
 from app.settings import AppSettings, Preferences  # noqa: E402
-from app.sources import DEMO_CLIP, PORTRAITS_DIR, SourceSpec  # noqa: E402
+from app.sources import SourceSpec  # noqa: E402
 from app.testing import temporary_settings  # noqa: E402
+from engine.assets import DEMO_CLIP, PORTRAITS_DIR  # noqa: E402
 
 
 def ini_settings(folder: Path) -> AppSettings:

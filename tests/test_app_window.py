@@ -18,9 +18,10 @@ from PySide6.QtCore import Qt  # noqa: E402
 from app import texts  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.queues import DropOldestQueue  # noqa: E402
-from app.sources import DEFAULT_PORTRAIT, DEMO_CLIP, SourceSpec  # noqa: E402
+from app.sources import SourceSpec  # noqa: E402
 from app.testing import temporary_settings  # noqa: E402
 from app.workers import CaptureWorker  # noqa: E402
+from engine.assets import DEFAULT_PORTRAIT, DEMO_CLIP  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 FRAMES = 10

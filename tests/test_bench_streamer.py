@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from engine.eval.bench_streamer import StageTimer
-from engine.knot_animator import default_weights_path
+from engine.assets import default_weights_path
+from engine.bench.stages import StageTimer
 from main import main
 
 
@@ -59,7 +59,7 @@ def test_bench_replays_recorded_landmarks_with_untrained_weights_of_a_preset(tmp
     def no_mediapipe(*args, **kwargs):
         raise AssertionError("mediapipe was used although a recording was given")
 
-    monkeypatch.setattr("engine.driving.FaceTracker._make_mesh", no_mediapipe)
+    monkeypatch.setattr("engine.face.tracker.FaceTracker._make_mesh", no_mediapipe)
     assert main(["bench", "--animator", "knot", "--preset", "tiny", "--random-weights", "--landmarks",
                  str(recording), "--frames", "125", "--warmup", "0", "--out", str(out)]) == 0
     run = json.loads(out.read_text())["knot-tiny-cpu"]

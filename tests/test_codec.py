@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine.codec import FrameCodec, to_tensor, to_uint8
 from engine.config import PRESETS, ModelConfig
+from engine.knot.codec import FrameCodec, to_tensor, to_uint8
 
 
 @pytest.mark.parametrize("cfg", [ModelConfig(resolution=32, latent_channels=4), PRESETS["tiny"].model],

@@ -68,7 +68,7 @@ def test_frames_per_chunk_counts_the_knot():
 def test_params_command_prints_codec_and_dit_counts_per_preset(capsys):
     import argparse
 
-    from engine.model import params
+    from engine.cli import params
 
     parser = argparse.ArgumentParser()
     params.add_arguments(parser)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.crop import CropBox, smooth_boxes
+from engine.face.crop import CropBox, smooth_boxes
 
 
 def test_box_contains_the_face_with_room_to_move(default_portrait):

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from engine.config import PRESETS, StreamConfig
-from engine.streaming import KnotStreamer
+from engine.knot.streaming import KnotStreamer
 from tests.small_models import SMALL, randomised_model
 from tests.test_streaming import driving_frames
 

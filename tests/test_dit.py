@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.model.dit import CausalDiT, build_condition
-from engine.model.layout import streaming_layout
-from engine.sampler import commit_chunk
+from engine.knot.model.dit import CausalDiT, build_condition
+from engine.knot.model.layout import streaming_layout
+from engine.knot.sampler import commit_chunk
 from tests.small_models import SMALL as CFG
 from tests.small_models import randomised_model
 
@@ -201,7 +201,7 @@ def test_random_small_model_overfits_one_clip_with_flow_matching(overfitted):
 
 
 def test_sampler_with_the_cache_reproduces_the_overfitted_clip(overfitted):
-    from engine.sampler import sample_chunk
+    from engine.knot.sampler import sample_chunk
 
     o = overfitted
     model, K = o["model"], o["K"]

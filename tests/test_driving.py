@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import face_topology as topo
-from engine.driving import RetargetConfig, Retargeter, eye_openness, head_pose, mouth_openness
 from engine.errors import NoFaceFoundError
+from engine.face import topology as topo
+from engine.face.head_pose import eye_openness, head_pose, mouth_openness
+from engine.face.retarget import RetargetConfig, Retargeter
 from tests.conftest import PORTRAITS, read_rgb
 
 
@@ -40,7 +41,7 @@ def test_tracker_raises_no_face_found_on_background_without_face(face_tracker):
 
 
 def test_track_returns_none_without_a_face():
-    from engine.driving import FaceTracker
+    from engine.face.tracker import FaceTracker
 
     with FaceTracker() as tracker:
         assert tracker.track(np.zeros((240, 320, 3), dtype=np.uint8)) is None

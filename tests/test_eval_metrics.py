@@ -153,7 +153,7 @@ def descriptor():
 
 def test_identity_descriptor_keeps_a_person_through_a_resize_and_tells_two_people_apart(face_tracker,
                                                                                        descriptor):
-    from engine.portrait import load_portrait
+    from engine.face.portrait import load_portrait
 
     biden = load_portrait(PORTRAITS / "biden.jpg", face_tracker)
     obama = load_portrait(PORTRAITS / "obama.jpg", face_tracker)

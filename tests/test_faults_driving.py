@@ -6,8 +6,8 @@ import logging
 import numpy as np
 import pytest
 
-from engine.driving import FaceTracker
 from engine.errors import VideoSourceError
+from engine.face.tracker import FaceTracker
 from engine.pipeline import AvatarPipeline
 from engine.video import VideoFileSource
 from engine.warp import WarpAnimator

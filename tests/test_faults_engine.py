@@ -26,8 +26,9 @@ from app.queues import DropOldestQueue  # noqa: E402
 from app.sources import SourceSpec  # noqa: E402
 from app.testing import temporary_settings  # noqa: E402
 from app.workers import GenerationWorker  # noqa: E402
-from engine.driving import FaceTracker  # noqa: E402
-from engine.knot_animator import KnotAnimator, default_weights_path, load_default_knot_animator  # noqa: E402
+from engine.assets import default_weights_path  # noqa: E402
+from engine.face.tracker import FaceTracker  # noqa: E402
+from engine.knot.knot_animator import KnotAnimator, load_default_knot_animator  # noqa: E402
 from engine.pipeline import AvatarPipeline  # noqa: E402
 from engine.warp import WarpAnimator  # noqa: E402
 from tests.conftest import DEMO_CLIP  # noqa: E402
@@ -95,7 +96,7 @@ def test_non_finite_chunk_is_replaced_by_the_warp_prior_and_logged_once(default_
     weight = knot.streamer.model.blocks[0].attn.qkv.weight
     healthy = weight[0, 0].item()
     chunks = []
-    with FaceTracker() as tracker, caplog.at_level(logging.WARNING, logger="engine.streaming"):
+    with FaceTracker() as tracker, caplog.at_level(logging.WARNING, logger="engine.knot.streaming"):
         pipeline = AvatarPipeline(knot, tracker)
         pipeline.set_portrait(default_portrait)
         for i, frame in enumerate(demo_frames[:16]):
@@ -131,7 +132,7 @@ def test_out_of_memory_steps_down_preset_then_to_the_cpu_then_to_warp():
 def test_out_of_memory_while_loading_steps_down_to_a_preset_that_fits(monkeypatch):
     """Loading runs out of memory for every preset above tiny on the GPU (the load is the real one, on the CPU
     here, for the presets that fit): build_animator ends on tiny with a notice naming what did not fit."""
-    import engine.knot_animator as knot_animator
+    import engine.knot.knot_animator as knot_animator
 
     real_load = knot_animator.load_default_knot_animator
     tried = []

@@ -15,10 +15,10 @@ from app.testing import prepare_qt_environment
 prepare_qt_environment()  # before pytest-qt creates the QApplication
 
 from app.main_window import MainWindow  # noqa: E402
-from app.sources import DEFAULT_PORTRAIT  # noqa: E402
 from app.testing import temporary_settings  # noqa: E402
+from engine.assets import DEFAULT_PORTRAIT  # noqa: E402
 from engine.errors import InvalidImageError, NoFaceFoundError  # noqa: E402
-from engine.portrait import MAX_SIDE, load_portrait  # noqa: E402
+from engine.face.portrait import MAX_SIDE, load_portrait  # noqa: E402
 from tests.conftest import PORTRAITS  # noqa: E402
 
 

@@ -17,7 +17,7 @@ prepare_qt_environment()  # before pytest-qt creates the QApplication
 from app import texts  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.testing import temporary_settings  # noqa: E402
-from engine.knot_animator import default_weights_path  # noqa: E402
+from engine.assets import default_weights_path  # noqa: E402
 from main import main  # noqa: E402
 from tests.conftest import REPO  # noqa: E402
 

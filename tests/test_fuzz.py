@@ -1,4 +1,4 @@
-"""Fuzz the two loaders that read files a user picks: engine.portrait.load_portrait and
+"""Fuzz the two loaders that read files a user picks: engine.face.portrait.load_portrait and
 engine.video.VideoFileSource. A few hundred malformed files (zero bytes, random bytes behind an image or
 video extension, truncated and bit-flipped real files, a valid header followed by garbage, headers claiming
 absurd sizes), generated deterministically by hypothesis. Each must end in success or a named KnotCamError:
@@ -30,9 +30,9 @@ VIDEO_EXTENSIONS = ("mp4", "avi", "mov", "mkv", "webm")
 # --- the worker process ----------------------------------------------------------------------------------------
 def _serve() -> None:
     """Read 'portrait|video <TAB> path' lines; answer 'ok', 'named <Error>' or 'uncaught <Error>: message'."""
-    from engine.driving import FaceTracker
     from engine.errors import KnotCamError
-    from engine.portrait import load_portrait
+    from engine.face.portrait import load_portrait
+    from engine.face.tracker import FaceTracker
     from engine.video import VideoFileSource
 
     tracker = FaceTracker()

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.head_pose import expression_offsets, gaze, head_pose
+from engine.face.head_pose import expression_offsets, gaze, head_pose
 from tests.conftest import PORTRAITS, read_rgb
 
 MOUTH_OPEN_FRAME, MOUTH_CLOSED_FRAME = 59, 96  # demo clip

@@ -7,12 +7,13 @@ import pytest
 import torch
 
 from engine.animator import Motion
+from engine.assets import default_weights_path
 from engine.config import get_preset
-from engine.driving import Retargeter
 from engine.errors import NoFaceFoundError, WeightsMismatchError
-from engine.knot_animator import default_weights_path, load_default_knot_animator, load_knot_animator
+from engine.face.portrait import load_portrait
+from engine.face.retarget import Retargeter
+from engine.knot.knot_animator import load_default_knot_animator, load_knot_animator
 from engine.pipeline import AvatarPipeline
-from engine.portrait import load_portrait
 from tests.conftest import PORTRAITS
 
 
@@ -61,7 +62,7 @@ def test_frames_arrive_in_chunks_after_the_knot_lookahead(animator, default_port
 
 def test_generated_mouth_follows_the_driving_mouth(animator, default_portrait, demo_landmarks, face_tracker):
     """The avatar's lips move towards the driving landmarks: closer to them than the still portrait is."""
-    from engine import face_topology as topo
+    from engine.face import topology as topo
 
     motions = _motions(default_portrait, demo_landmarks, 60)
     frames = _stream(animator, default_portrait, motions)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 
 from engine.config import ModelConfig
-from engine.model.kv_cache import KVCache
-from engine.model.rope import Rope3D, frame_positions
-from engine.sampler import commit_chunk
+from engine.knot.model.kv_cache import KVCache
+from engine.knot.model.rope import Rope3D, frame_positions
+from engine.knot.sampler import commit_chunk
 from tests.small_models import randomised_model
 
 LAYERS, HEADS, HD, N = 2, 2, 12, 4  # N tokens per frame on a 2 x 2 grid

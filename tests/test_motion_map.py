@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine import face_topology as topo
-from engine.crop import CropBox
-from engine.motion_map import MotionRenderer
+from engine.face import topology as topo
+from engine.face.crop import CropBox
+from engine.face.motion_map import MotionRenderer
 
 
 def _crop_landmarks(portrait, size):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import face_topology as topo
-from engine.driving import FaceTracker, head_pose
+from engine.face import topology as topo
+from engine.face.head_pose import head_pose
+from engine.face.tracker import FaceTracker
 from engine.pipeline import AvatarPipeline
 from engine.warp import WarpAnimator
 

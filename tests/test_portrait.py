@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine.errors import InvalidImageError, NoFaceFoundError
-from engine.portrait import load_portrait
+from engine.face.portrait import load_portrait
 from tests.conftest import PORTRAITS, read_rgb
 
 

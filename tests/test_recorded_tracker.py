@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.driving import FaceTracker
 from engine.errors import KnotCamError, NoFaceFoundError
 from engine.eval.recorded_tracker import LandmarkRecorder, RecordedTracker, frame_key
-from engine.portrait import load_portrait
+from engine.face.portrait import load_portrait
+from engine.face.tracker import FaceTracker
 from tests.conftest import PORTRAITS
 
 

@@ -11,7 +11,7 @@ import time
 import cv2
 import pytest
 
-from engine import render
+from engine.cli import render
 from tests.conftest import DEMO_CLIP, PORTRAITS, REPO
 
 

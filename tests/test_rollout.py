@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.codec import FrameCodec
 from engine.config import StreamConfig, TrainConfig
-from engine.streaming import KnotStreamer
+from engine.knot.codec import FrameCodec
+from engine.knot.streaming import KnotStreamer
 from engine.train.rollout import encode_frames, rollout, sequence_frames
 from tests.small_models import SMALL, randomise, randomised_model
 

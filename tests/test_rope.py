@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.model.rope import Rope3D, frame_positions
+from engine.knot.model.rope import Rope3D, frame_positions
 
 HEAD_DIM = 24  # three bands of 8 channels (t, y, x)
 

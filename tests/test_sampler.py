@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.sampler import commit_chunk, sample_chunk
+from engine.knot.sampler import commit_chunk, sample_chunk
 from tests.small_models import SMALL as CFG
 from tests.small_models import randomised_model
 

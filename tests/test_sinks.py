@@ -9,8 +9,8 @@ import pytest
 
 from app import texts
 from app.sinks import RecorderSink, VirtualCameraSink, letterbox
-from app.sources import DEFAULT_PORTRAIT
 from app.testing import make_recording_backend, registered_camera_backend
+from engine.assets import DEFAULT_PORTRAIT
 from engine.errors import VirtualCameraUnavailableError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.smoothing import OneEuroConfig, OneEuroFilter
+from engine.face.smoothing import OneEuroConfig, OneEuroFilter
 
 
 def test_first_sample_passes_unchanged():

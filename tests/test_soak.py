@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from engine.driving import FaceTracker
-from engine.eval.soak import DiscardSink, growth, soak
-from engine.knot_animator import default_weights_path, load_default_knot_animator
+from engine.assets import default_weights_path
+from engine.bench.soak import DiscardSink, growth, soak
+from engine.face.tracker import FaceTracker
+from engine.knot.knot_animator import load_default_knot_animator
 from engine.pipeline import AvatarPipeline
 from engine.video import VideoFileSource
 from main import main

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from engine.config import ModelConfig, StreamConfig
-from engine.model.dit import CausalDiT, build_condition
-from engine.model.layout import streaming_layout
-from engine.streaming import KnotStreamer, StreamFrame
+from engine.knot.model.dit import CausalDiT, build_condition
+from engine.knot.model.layout import streaming_layout
+from engine.knot.streaming import KnotStreamer, StreamFrame
 from tests.small_models import SMALL as CFG
 from tests.small_models import randomised_model
 

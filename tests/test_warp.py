@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import face_topology as topo
 from engine.animator import Motion
-from engine.crop import CropBox
+from engine.face import topology as topo
+from engine.face.crop import CropBox
 from engine.warp import WarpAnimator, build_mesh, warp_image, warp_with_mesh
 from tests.conftest import PORTRAITS, read_rgb
 

@@ -7,11 +7,11 @@ import json
 import pytest
 import torch
 
-from engine.codec import FrameCodec
 from engine.config import ModelConfig, replace
 from engine.errors import WeightsMismatchError
-from engine.model.dit import CausalDiT
-from engine.weights import FORMAT_VERSION, load_weights, read_metadata, save_weights
+from engine.knot.codec import FrameCodec
+from engine.knot.model.dit import CausalDiT
+from engine.knot.weights import FORMAT_VERSION, load_weights, read_metadata, save_weights
 
 CFG = ModelConfig(resolution=32, latent_channels=4, codec_widths=(8, 8, 16), width=24, depth=1, heads=2,
                   motion_scale=1)

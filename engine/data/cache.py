@@ -28,8 +28,8 @@ import cv2
 import numpy as np
 import torch
 
-from engine import face_topology as topo
 from engine.data.clips import load_split
+from engine.face import topology as topo
 
 NAMES = ("frames", "motion", "regions", "warps", "refs", "clips", "stills")
 
@@ -50,7 +50,7 @@ def _warps(args: tuple[np.ndarray, np.ndarray, int]) -> np.ndarray:
 
 def _maps(args: tuple[np.ndarray, int, int]) -> tuple[np.ndarray, np.ndarray]:
     """(landmarks (T, 478, 2), crop side R, motion size S) -> motion (T, M, S, S), regions (T, 2, R, R) uint8."""
-    from engine.motion_map import MotionRenderer
+    from engine.face.motion_map import MotionRenderer
 
     lms, r, motion_size = args
     renderer = MotionRenderer(motion_size)

@@ -25,7 +25,6 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
 VIDEO_EXT = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 MIN_RUN = 16  # shortest run of tracked frames kept as a clip
@@ -60,8 +59,8 @@ def _files(folder: Path | None, exts: set[str]) -> list[tuple[Path, Path]]:
 
 def _clip_from_frames(frames: list[np.ndarray], landmarks: list[np.ndarray], resolution: int, meta: dict):
     from engine.config import FACE_CROP_SCALE
-    from engine.crop import CropBox, smooth_boxes
     from engine.data.clips import Clip
+    from engine.face.crop import CropBox, smooth_boxes
 
     box = smooth_boxes([CropBox.from_landmarks(lm, FACE_CROP_SCALE) for lm in landmarks])
     crops = np.stack([box.crop(f, resolution) for f in frames])
@@ -87,7 +86,7 @@ def _video_clips(path: Path, identity: str, resolution: int, max_frames: int, tr
                  tail: tuple[int, int] | None) -> list[tuple[str, object]]:
     """(part, clip) pairs of one video: part "train", or "tail" for its held-out last frames."""
     from engine.data.tracks import read_frames, video_track
-    from engine.driving import FaceTracker
+    from engine.face.tracker import FaceTracker
 
     lms = video_track(path, tracks_dir, max_frames, FaceTracker)
     found = np.isfinite(lms).all(axis=(1, 2))
@@ -109,7 +108,7 @@ def _video_clips(path: Path, identity: str, resolution: int, max_frames: int, tr
 
 def _still_clip(path: Path, identity: str, resolution: int, tracker):
     """A still portrait as a one-frame clip (codec training, and the held-out portrait of cross-reenactment)."""
-    from engine.portrait import load_portrait
+    from engine.face.portrait import load_portrait
 
     portrait = load_portrait(path, tracker)
     meta = {"identity": identity, "source": path.name, "kind": "still"}
@@ -181,6 +180,7 @@ def prepare(videos: list[tuple[Path, Path]], images: list[tuple[Path, Path]], ou
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.assets import CLIPS_DIR, PORTRAITS_DIR, STILLS_DIR, TRAINING_DIR
     from engine.config import get_preset
     from engine.data.cache import build_cache
     from engine.errors import KnotCamError
@@ -188,8 +188,8 @@ def run(args: argparse.Namespace) -> int:
     videos, images = _files(args.videos, VIDEO_EXT), _files(args.images, IMAGE_EXT)
     holdout_text, tail_text = args.holdout, args.tail
     if args.builtin:
-        videos += _files(ROOT / "assets" / "training", VIDEO_EXT) + _files(ROOT / "assets" / "clips", VIDEO_EXT)
-        images += _files(ROOT / "assets" / "stills", IMAGE_EXT) + _files(ROOT / "assets" / "portraits", IMAGE_EXT)
+        videos += _files(TRAINING_DIR, VIDEO_EXT) + _files(CLIPS_DIR, VIDEO_EXT)
+        images += _files(STILLS_DIR, IMAGE_EXT) + _files(PORTRAITS_DIR, IMAGE_EXT)
         holdout_text = BUILTIN_HOLDOUT if holdout_text is None else holdout_text
         tail_text = BUILTIN_TAIL if tail_text is None else tail_text
     if not videos and not images:

@@ -117,7 +117,7 @@ class CachedDetector:
         if path.is_file():
             return np.load(path)
         if self._tracker is None:
-            from engine.driving import FaceTracker
+            from engine.face.tracker import FaceTracker
 
             self._tracker = FaceTracker(static_image_mode=True)
         landmarks = self._tracker.detect(image).astype(np.float32)

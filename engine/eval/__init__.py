@@ -1,1 +1,1 @@
-"""Evaluation and benchmarks: metrics, side-by-side reports, and speed/memory harnesses that write JSON."""
+"""Quality evaluation: metrics, the systems compared, scoring, and the side-by-side report with plots."""

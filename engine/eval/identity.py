@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine import face_topology as topo
 from engine.errors import KnotCamError
+from engine.face import topology as topo
 
 _BROWS = topo.RIGHT_EYEBROW_UPPER + topo.LEFT_EYEBROW_UPPER
 

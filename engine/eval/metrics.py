@@ -11,8 +11,8 @@ import math
 import cv2
 import numpy as np
 
-from engine import face_topology as topo
-from engine.head_pose import MOUTH
+from engine.face import topology as topo
+from engine.face.head_pose import MOUTH
 
 #: Landmark groups whose following is scored separately: lips, eyes (lids and irises), and the skull-fixed
 #: points that move only with the head (their error is the head-pose error, in landmark units).

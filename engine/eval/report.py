@@ -16,20 +16,21 @@ import shutil
 import time
 from pathlib import Path
 
+from engine.assets import DEMO_CLIP, PORTRAITS_DIR, ROOT, default_weights_path, shown
+
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the eval subcommand."""
     parser.add_argument("--quick", action="store_true",
                         help="short version for CI: drift at frame 300 vs 60 instead of 18,000 vs 1,800")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "eval", help="report folder (default: %(default)s)")
-    parser.add_argument("--portrait", type=Path, default=ROOT / "assets" / "portraits" / "biden.jpg",
+    parser.add_argument("--portrait", type=Path, default=PORTRAITS_DIR / "biden.jpg",
                         help="held-out portrait for cross-reenactment (default: %(default)s)")
-    parser.add_argument("--driving", type=Path, default=ROOT / "assets" / "clips" / "carphone.mp4",
+    parser.add_argument("--driving", type=Path, default=DEMO_CLIP,
                         help="driving clip, looped; its first frame is the self-reenactment portrait")
-    parser.add_argument("--weights", type=Path, default=ROOT / "assets" / "weights" / "tiny.safetensors",
+    parser.add_argument("--weights", type=Path, default=default_weights_path("tiny"),
                         help="Knot Forcing weights (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="torch device of the Knot Forcing systems")
     parser.add_argument("--threads", type=int, default=1,
@@ -42,8 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def machine_description(device: str) -> str:
-    """The benchmarks' machine description (engine.eval.machine) as one line of the report."""
-    from engine.eval.machine import describe_machine
+    """The benchmarks' machine description (engine.bench.machine) as one line of the report."""
+    from engine.bench.machine import describe_machine
 
     m = describe_machine(device)
     text = (f"{m['cpu']}, {m['cpu_count']} cores, torch {m['torch']} with {m['torch_threads']} thread(s), "
@@ -58,13 +59,13 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from engine.config import get_preset
-    from engine.driving import FaceTracker
     from engine.errors import KnotCamError
     from engine.eval.identity import FaceDescriptor
     from engine.eval.metrics import sharpness
     from engine.eval.scoring import QUICK, EvalPlan, face_region
     from engine.eval.systems import retarget_clip, standard_systems, track_clip
-    from engine.portrait import load_portrait
+    from engine.face.portrait import load_portrait
+    from engine.face.tracker import FaceTracker
 
     torch.set_num_threads(max(1, args.threads))
     plan = QUICK if args.quick else EvalPlan()
@@ -118,8 +119,8 @@ def run(args: argparse.Namespace) -> int:
         "machine": machine_description(args.device),
         "load_average": [load_before, os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan],
         "seconds": seconds, "system_seconds": sum(s.values.get("run_seconds", 0.0) for s in scores.values()),
-        "plan": plan.__dict__, "portrait": _rel(args.portrait), "driving": _rel(args.driving),
-        "weights": _rel(args.weights), "chunk_frames": base.chunk_frames, "fps_driving": clip.fps,
+        "plan": plan.__dict__, "portrait": shown(args.portrait), "driving": shown(args.driving),
+        "weights": shown(args.weights), "chunk_frames": base.chunk_frames, "fps_driving": clip.fps,
         "track_ms": clip.track_ms, "portrait_sharpness": sharpness(face_region(portrait.image, portrait.landmarks)),
         "identity_calibration": calibration, "date": time.strftime("%Y-%m-%d %H:%M"),
         "systems": {s.name: s.description for s in systems}, "reused": reused,
@@ -152,13 +153,6 @@ def _evaluate(system, args, plan, portrait, self_portrait, clip, cross_motions, 
                             lambda i: i < plan.self_frames)
     scores.values.update(score_self(run_self, clip.frames, plan))
     return scores, [run_self.frames[i] for i in plan.contact_indices(plan.self_frames)]
-
-
-def _rel(path: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(ROOT))
-    except ValueError:
-        return str(path)
 
 
 def _identity_calibration(descriptor, portrait, self_portrait, clip) -> dict[str, float]:

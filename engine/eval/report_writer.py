@@ -10,10 +10,10 @@ import numpy as np
 
 from engine.animator import Portrait
 from engine.config import FACE_CROP_SCALE
-from engine.crop import CropBox
 from engine.eval import plots
 from engine.eval.scoring import TILE, EvalPlan, Scores
 from engine.eval.systems import DrivingClip
+from engine.face.crop import CropBox
 
 TABLE_COLUMNS: list[tuple[str, str, str]] = [
     ("psnr", "PSNR dB ↑ (self)", "{:.2f}"),

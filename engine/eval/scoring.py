@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine import face_topology as topo
 from engine.animator import Motion, Portrait
 from engine.config import FACE_CROP_SCALE
-from engine.crop import CropBox
-from engine.driving import FaceTracker
 from engine.eval import metrics
 from engine.eval.identity import FaceDescriptor
 from engine.eval.systems import DrivingClip, RunOutput
+from engine.face import topology as topo
+from engine.face.crop import CropBox
+from engine.face.tracker import FaceTracker
 
 TILE = 160  # side of a contact-sheet tile in pixels
 

@@ -16,7 +16,8 @@ import numpy as np
 
 from engine.animator import Animator, Motion, Portrait
 from engine.config import StreamConfig
-from engine.driving import FaceTracker, RetargetConfig, Retargeter
+from engine.face.retarget import RetargetConfig, Retargeter
+from engine.face.tracker import FaceTracker
 from engine.video import VideoFileSource
 
 
@@ -55,7 +56,7 @@ def build_animator(system: System, weights: Path, device: str) -> Animator:
         from engine.warp import WarpAnimator
 
         return WarpAnimator()
-    from engine.knot_animator import load_knot_animator
+    from engine.knot.knot_animator import load_knot_animator
 
     return load_knot_animator(weights, system.stream, device)
 

@@ -57,5 +57,6 @@ def run(args: argparse.Namespace) -> int:
                           trainer.val_set or trainer.train_set, args.out / "contact_sheet.png")
         done = state.codec_step >= train_cfg.codec_steps and state.dit_step >= train_cfg.dit_steps
         print(f"codec step {state.codec_step}/{train_cfg.codec_steps}, dit step {state.dit_step}/{train_cfg.dit_steps}"
-              f"; {trainer.steps_per_second():.2f} steps/s; weights {weights}" + ("" if done else "; not finished: run again with --resume"))
+              f"; {trainer.steps_per_second():.2f} steps/s; weights {weights}"
+              + ("" if done else "; not finished: run again with --resume"))
     return 0

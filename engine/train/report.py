@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.codec import FrameCodec
 from engine.config import ModelConfig, StreamConfig
 from engine.data.cache import TrainingTensors
-from engine.model.dit import CausalDiT
+from engine.knot.codec import FrameCodec
+from engine.knot.model.dit import CausalDiT
 from engine.train.rollout import compose_crops, encode_frames, rollout, sequence_frames
 
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from engine.codec import FrameCodec
 from engine.config import ModelConfig, StreamConfig, TrainConfig
-from engine.model.dit import CausalDiT, build_condition
+from engine.knot.codec import FrameCodec
+from engine.knot.model.dit import CausalDiT, build_condition
 
 
 def sequence_frames(stream: StreamConfig, chunks: int) -> int:

@@ -20,12 +20,12 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from engine.codec import FrameCodec
 from engine.config import ModelConfig, StreamConfig, TrainConfig, config_dict
 from engine.data.cache import TrainingTensors
-from engine.model.dit import CausalDiT
+from engine.knot.codec import FrameCodec
+from engine.knot.model.dit import CausalDiT
+from engine.knot.weights import load_weights, save_weights
 from engine.train.rollout import codec_loss, compose_crops, encode_frames, rollout, sequence_frames, to_unit
-from engine.weights import load_weights, save_weights
 
 log = logging.getLogger(__name__)
 

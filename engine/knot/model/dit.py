@@ -22,10 +22,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.config import ModelConfig
-from engine.model.attention import Attention
-from engine.model.kv_cache import KVCache
-from engine.model.layout import SequenceLayout
-from engine.model.rope import Rope3D, frame_positions
+from engine.knot.model.attention import Attention
+from engine.knot.model.kv_cache import KVCache
+from engine.knot.model.layout import SequenceLayout
+from engine.knot.model.rope import Rope3D, frame_positions
 
 
 class TimestepEmbedder(nn.Module):

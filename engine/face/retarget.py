@@ -1,4 +1,4 @@
-"""Driving signal: face tracking (mediapipe), head pose, and retargeting onto the portrait's face.
+"""Retargeting: driving landmarks onto the portrait's face, relative to the driving face's neutral pose.
 
 Data flow per frame: RGB frame -> FaceTracker.track -> (478, 3) driving landmarks -> Retargeter.retarget ->
 Motion with (478, 2) portrait landmarks. Motion is measured relative to the driving face's neutral pose and
@@ -13,109 +13,23 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from engine import face_topology as topo
 from engine.animator import Motion
-from engine.errors import NoFaceFoundError
-from engine.head_pose import (
+from engine.face import topology as topo
+from engine.face.driving_state import IRISES, DrivingState, StateFilter
+from engine.face.head_pose import (
     BROWS,
     EYES,
     MOUTH,
     HeadPose,
     expression_offsets,
     eye_openness,
-    fit_similarity,
     gaze,
     head_pose,
-    mouth_openness,
     region_extent,
 )
-from engine.smoothing import OneEuroFilter, SmoothingConfig
+from engine.face.smoothing import SmoothingConfig
 
-__all__ = ["FaceTracker", "HeadPose", "IdleConfig", "RetargetConfig", "Retargeter", "eye_openness",
-           "fit_similarity", "gaze", "head_pose", "mouth_openness"]
-
-
-class FaceTracker:
-    """mediapipe face mesh (478 landmarks with irises) on RGB frames; one instance per thread.
-
-    `track` runs in tracking mode (cheap on consecutive video frames unless `static_image_mode`);
-    `detect` runs a separate still-image graph so loading a portrait never disturbs the live track.
-    """
-
-    def __init__(self, static_image_mode: bool = False) -> None:
-        self._static_image_mode = static_image_mode
-        self._video_mesh = None
-        self._still_mesh = None
-
-    @staticmethod
-    def _make_mesh(static_image_mode: bool):
-        import mediapipe as mp  # heavy: imported only when a tracker is first used
-
-        return mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=static_image_mode,
-            max_num_faces=1,
-            refine_landmarks=True,
-            min_detection_confidence=0.5,
-            min_tracking_confidence=0.5,
-        )
-
-    @staticmethod
-    def _run(mesh, image_rgb: np.ndarray) -> np.ndarray | None:
-        # (H, W, 3) uint8 RGB -> (478, 3) float32: x, y in pixels, z in the same pixel scale (x width)
-        image_rgb = np.ascontiguousarray(image_rgb)
-        result = mesh.process(image_rgb)
-        if not result.multi_face_landmarks:
-            return None
-        h, w = image_rgb.shape[:2]
-        points = result.multi_face_landmarks[0].landmark
-        out = np.array([(p.x, p.y, p.z) for p in points], dtype=np.float32)
-        out[:, 0] *= w
-        out[:, 1] *= h
-        out[:, 2] *= w
-        return out
-
-    def track(self, frame_rgb: np.ndarray) -> np.ndarray | None:
-        """Landmarks (478, 3) float32 of the one face in a video frame, or None when there is none."""
-        if self._video_mesh is None:
-            self._video_mesh = self._make_mesh(self._static_image_mode)
-        return self._run(self._video_mesh, frame_rgb)
-
-    def detect(self, image_rgb: np.ndarray) -> np.ndarray:
-        """Landmarks (478, 3) of the face in a still image; raises NoFaceFoundError when there is none.
-
-        A close-up whose face fills the frame can defeat the face detector, so a second try pads the image.
-        """
-        if self._still_mesh is None:
-            self._still_mesh = self._make_mesh(True)
-        landmarks = self._run(self._still_mesh, image_rgb)
-        if landmarks is None:
-            h, w = image_rgb.shape[:2]
-            pad = max(h, w) // 4
-            padded = cv2.copyMakeBorder(image_rgb, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-            landmarks = self._run(self._still_mesh, padded)
-            if landmarks is not None:
-                landmarks[:, :2] -= pad
-                landmarks[:, 2] *= w / padded.shape[1]
-        if landmarks is None:
-            raise NoFaceFoundError("No face was found in the image; choose a photo showing one face clearly.")
-        return landmarks
-
-    def close(self) -> None:
-        """Release the mediapipe graphs."""
-        for mesh in (self._video_mesh, self._still_mesh):
-            if mesh is not None:
-                mesh.close()
-        self._video_mesh = self._still_mesh = None
-
-    def __enter__(self) -> FaceTracker:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Retargeting
+__all__ = ["IdleConfig", "RetargetConfig", "Retargeter"]
 
 
 @dataclass(frozen=True)
@@ -141,59 +55,6 @@ class RetargetConfig:
     follow_translation: bool = True
     follow_scale: bool = True
 
-
-@dataclass
-class DrivingState:
-    """Motion relative to the driving neutral, in a form that can be filtered and eased to zero."""
-
-    rotvec: np.ndarray  # (3,) head rotation relative to neutral, about the head's own axes (radians)
-    shift: np.ndarray  # (2,) image-plane translation of the head, in head-scale units of the neutral face
-    log_scale: float  # log of the apparent head size relative to neutral
-    expression: np.ndarray  # (478, 3) offsets in head coordinates, already scaled per region
-    gaze: np.ndarray  # (2, 2) change of each iris position, over eye width
-
-    @classmethod
-    def neutral(cls) -> DrivingState:
-        return cls(np.zeros(3), np.zeros(2), 0.0, np.zeros((topo.NUM_LANDMARKS, 3)), np.zeros((2, 2)))
-
-    def eased(self, keep: float) -> DrivingState:
-        """This state moved towards neutral, keeping the fraction `keep` of it."""
-        return DrivingState(self.rotvec * keep, self.shift * keep, self.log_scale * keep,
-                             self.expression * keep, self.gaze * keep)
-
-    def towards(self, other: DrivingState, w: float) -> DrivingState:
-        """The state the fraction `w` of the way from this one to `other`."""
-        return DrivingState(self.rotvec + w * (other.rotvec - self.rotvec), self.shift + w * (other.shift - self.shift),
-                            self.log_scale + w * (other.log_scale - self.log_scale),
-                            self.expression + w * (other.expression - self.expression),
-                            self.gaze + w * (other.gaze - self.gaze))
-
-
-_IRISES = np.array([i for _, _, iris in EYES for i in iris])
-# Landmarks whose motion is fast and must survive smoothing whole: eyelids, lips (irises go through gaze).
-_FAST = np.array(sorted(set(MOUTH + tuple(i for up, low, _ in EYES for i in up + low))))
-_SLOW = np.array([i for i in range(topo.NUM_LANDMARKS) if i not in set(_FAST.tolist()) | set(_IRISES.tolist())])
-
-
-class _StateFilter:
-    """One Euro filters over a driving state: pose, slow expression, and fast features (lids, lips, gaze)."""
-
-    def __init__(self, config: SmoothingConfig) -> None:
-        self.pose = OneEuroFilter(config.pose)
-        self.slow = OneEuroFilter(config.expression)
-        self.fast = OneEuroFilter(config.blinks_and_lips)
-        self.gaze = OneEuroFilter(config.blinks_and_lips)
-
-    def reset(self) -> None:
-        for f in (self.pose, self.slow, self.fast, self.gaze):
-            f.reset()
-
-    def __call__(self, state: DrivingState, t: float) -> DrivingState:
-        pose = self.pose(np.concatenate([state.rotvec, state.shift, [state.log_scale]]), t)
-        expression = state.expression.copy()
-        expression[_SLOW] = self.slow(state.expression[_SLOW], t)
-        expression[_FAST] = self.fast(state.expression[_FAST], t)
-        return DrivingState(pose[:3], pose[3:5], float(pose[5]), expression, self.gaze(state.gaze, t))
 
 
 class Retargeter:
@@ -221,7 +82,7 @@ class Retargeter:
         self._shown: DrivingState | None = None  # the state of the last Motion returned, tracked or idle
         self._face_was_visible = False
         self._rejoin: tuple[DrivingState, float] | None = None  # (idle state left, time) while gliding back
-        self._filter = _StateFilter(self.config.smoothing) if self.config.smoothing else None
+        self._filter = StateFilter(self.config.smoothing) if self.config.smoothing else None
 
     @property
     def has_neutral(self) -> bool:
@@ -286,7 +147,7 @@ class Retargeter:
         centre_now = scale * rot @ neutral_pose.origin + trans
         shift = (centre_now - neutral_pose.origin)[:2] / neutral_pose.scale
         expression = offsets * self._region_scale
-        expression[_IRISES] = 0.0  # irises are placed by gaze
+        expression[IRISES] = 0.0  # irises are placed by gaze
         return DrivingState(rotvec, shift, math.log(max(scale, 1e-6)), expression,
                              gaze(driving_head) - self._neutral_gaze)
 

@@ -1,6 +1,6 @@
 """Model benchmark: DiT ms per chunk per preset, codec ms per frame, cached streaming vs full recompute.
 
-    python -m engine.eval.bench_model [--device cuda] [--presets tiny,base,large] [--long-presets tiny]
+    python main.py bench-model [--device cuda] [--presets tiny,base,large] [--long-presets tiny]
 
 Figures (random weights: speed does not depend on their values):
   chunk       KnotStreamer ms per chunk (S denoising passes + the clean commit pass) with a full window:
@@ -26,12 +26,12 @@ from pathlib import Path
 
 import torch
 
-from engine.codec import FrameCodec
+from engine.bench.machine import describe_machine
 from engine.config import PRESETS, Preset, get_preset
-from engine.eval.machine import describe_machine
-from engine.model.dit import CausalDiT
-from engine.model.layout import streaming_layout
-from engine.streaming import KnotStreamer
+from engine.knot.codec import FrameCodec
+from engine.knot.model.dit import CausalDiT
+from engine.knot.model.layout import streaming_layout
+from engine.knot.streaming import KnotStreamer
 
 OUT = Path("benchmarks/model.json")
 
@@ -212,9 +212,8 @@ def bench_long(preset: Preset, device: torch.device, dtype: torch.dtype, points:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark, print the figures and merge them into benchmarks/model.json."""
-    parser = argparse.ArgumentParser(prog="python -m engine.eval.bench_model", description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `main.py bench-model`."""
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     parser.add_argument("--presets", default="tiny,base,large", help="presets for the ms-per-chunk figures")
@@ -224,8 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunks", type=int, default=None, help="chunks timed per preset (default 5 CPU, 30 CUDA)")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     parser.add_argument("--out", type=Path, default=OUT)
-    args = parser.parse_args(argv)
 
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark, print the figures and merge them into benchmarks/model.json."""
     device = torch.device(args.device)
     dtype = getattr(torch, args.dtype)
     if args.threads:
@@ -265,7 +266,3 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(all_runs, indent=2) + "\n")
     print(f"wrote {args.out}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import torch
 
-from engine.codec import FrameCodec
 from engine.config import ModelConfig, config_dict, model_config_from_dict
 from engine.errors import WeightsMismatchError
-from engine.model.dit import CausalDiT
+from engine.knot.codec import FrameCodec
+from engine.knot.model.dit import CausalDiT
 
 FORMAT_VERSION = 1
 

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 
 from engine.animator import Portrait
-from engine.driving import FaceTracker
 from engine.errors import InvalidImageError
+from engine.face.tracker import FaceTracker
 
 MIN_SIDE = 64  # smaller images hold too few pixels of face to animate
 MAX_SIDE = 1024  # larger ones are shrunk before tracking: no gain in detail, a large cost per frame

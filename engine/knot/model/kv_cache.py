@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from engine.model.rope import Rope3D
+from engine.knot.model.rope import Rope3D
 
 
 class KVCache:

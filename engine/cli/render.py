@@ -10,17 +10,16 @@ import logging
 import time
 from pathlib import Path
 
+from engine.assets import DEFAULT_PORTRAIT, DEMO_CLIP
+
 log = logging.getLogger(__name__)
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"  # also inside the installed bundle
-DEFAULT_PORTRAIT = ASSETS / "portraits" / "astronaut.png"
-DEFAULT_DRIVING = ASSETS / "clips" / "carphone.mp4"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the render subcommand."""
     parser.add_argument("--portrait", type=Path, default=DEFAULT_PORTRAIT, help="portrait image (default: %(default)s)")
-    parser.add_argument("--driving", type=Path, default=DEFAULT_DRIVING, help="driving video (default: %(default)s)")
+    parser.add_argument("--driving", type=Path, default=DEMO_CLIP, help="driving video (default: %(default)s)")
     parser.add_argument("--out", type=Path, required=True, help="output MP4 path")
     parser.add_argument("--frames", type=int, default=None,
                         help="frames to render (default: the driving clip's length; longer clips loop)")
@@ -34,7 +33,7 @@ def make_animator(kind: str):
 
     if kind == "knot":
         try:
-            from engine.knot_animator import load_default_knot_animator
+            from engine.knot.knot_animator import load_default_knot_animator
 
             return load_default_knot_animator()
         except (ImportError, KnotCamError) as err:
@@ -49,9 +48,9 @@ def _even(image):
 
 def run(args: argparse.Namespace) -> int:
     """Render; prints frames, seconds and fps. Ctrl+C leaves no partial output file."""
-    from engine.driving import FaceTracker
+    from engine.face.portrait import load_portrait
+    from engine.face.tracker import FaceTracker
     from engine.pipeline import AvatarPipeline
-    from engine.portrait import load_portrait
     from engine.video import AtomicVideoWriter, VideoFileSource
 
     with FaceTracker() as tracker:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine import face_topology as topo
+from engine.face import topology as topo
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parameter_counts(preset_name: str) -> dict[str, int | float | str]:
     """Sizes of one preset: codec and DiT parameters, tokens per frame, KV-cache bytes (float32, batch 1)."""
-    from engine.codec import FrameCodec
     from engine.config import get_preset
-    from engine.model.dit import CausalDiT
+    from engine.knot.codec import FrameCodec
+    from engine.knot.model.dit import CausalDiT
 
     preset = get_preset(preset_name)
     cfg = preset.model

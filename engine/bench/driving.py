@@ -2,7 +2,7 @@
 
 Runs the demo clip (upscaled to 640x480, a webcam's size) through FaceTracker in tracking mode and the
 Retargeter with default smoothing, for a few hundred frames, and writes benchmarks/driving.json.
-Usage: .venv/bin/python benchmarks/bench_driving.py [--frames 600]
+Usage: python main.py bench-driving [--frames 600]
 """
 
 from __future__ import annotations
@@ -11,21 +11,19 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from engine.crop import CropBox  # noqa: E402
-from engine.driving import FaceTracker, Retargeter  # noqa: E402
-from engine.motion_map import MotionRenderer  # noqa: E402
-from engine.portrait import load_portrait  # noqa: E402
-from engine.video import VideoFileSource  # noqa: E402
+from engine.assets import DEFAULT_PORTRAIT, DEMO_CLIP, ROOT
+from engine.face.crop import CropBox
+from engine.face.motion_map import MotionRenderer
+from engine.face.portrait import load_portrait
+from engine.face.retarget import Retargeter
+from engine.face.tracker import FaceTracker
+from engine.video import VideoFileSource
 
 
 def _cpu_name() -> str:
@@ -44,18 +42,20 @@ def _stats(ms: list[float]) -> dict:
             "p95": round(float(np.percentile(a, 95)), 3)}
 
 
-def main() -> int:
-    """Run the benchmark, print the figures and write benchmarks/driving.json."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `main.py bench-driving`."""
     parser.add_argument("--frames", type=int, default=600)
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "driving.json")
-    args = parser.parse_args()
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "driving.json")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark, print the figures and write benchmarks/driving.json."""
     load_before = round(os.getloadavg()[0], 2)  # other processes on the machine skew the figures
 
-    with VideoFileSource(REPO / "assets/clips/carphone.mp4") as source:
+    with VideoFileSource(DEMO_CLIP) as source:
         clip = [cv2.resize(f, (640, 480), interpolation=cv2.INTER_CUBIC) for f in source]
     with FaceTracker() as tracker:
-        portrait = load_portrait(REPO / "assets/portraits/astronaut.png", tracker)
+        portrait = load_portrait(DEFAULT_PORTRAIT, tracker)
     retargeter = Retargeter(portrait.landmarks)
     box = CropBox.from_landmarks(portrait.landmarks)
     renderer = MotionRenderer(64)
@@ -92,7 +92,3 @@ def main() -> int:
     print(json.dumps(result["ms_per_frame"], indent=2))
     print(f"wrote {args.out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

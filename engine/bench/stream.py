@@ -22,14 +22,13 @@ import json
 import os
 import statistics
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from engine.eval.machine import describe_machine  # light: its heavy imports are inside the function
+from engine.assets import DEFAULT_PORTRAIT, DEMO_CLIP, shown
+from engine.bench.machine import describe_machine  # light: its heavy imports are inside the function
+from engine.bench.stages import StageTimer, cuda_mb, instrument, latency_ms, rss_mb, stage_shares
 
 DEFAULT_OUT = Path("benchmarks/streamer.json")
-DEFAULT_PORTRAIT = Path("assets/portraits/astronaut.png")
-DEFAULT_DRIVING = Path("assets/clips/carphone.mp4")
 CHECKPOINTS = (100, 1_000, 10_000)
 WARMUP_FRAMES = 100  # latency and stage shares leave out the first frames (graph and allocator warm-up)
 
@@ -41,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", default="tiny", help="Knot Forcing preset (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="torch device for Knot Forcing: cpu or cuda")
     parser.add_argument("--portrait", type=Path, default=DEFAULT_PORTRAIT, help="portrait (default: %(default)s)")
-    parser.add_argument("--driving", type=Path, default=DEFAULT_DRIVING, help="driving clip (default: %(default)s)")
+    parser.add_argument("--driving", type=Path, default=DEMO_CLIP, help="driving clip (default: %(default)s)")
     parser.add_argument("--pace", type=float, default=0.0,
                         help="read driving frames at this rate like a live camera (default: as fast as possible)")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
@@ -57,121 +56,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "without it; tracking then costs a lookup)")
 
 
-# --- measuring ----------------------------------------------------------------------------------------------
-class StageTimer:
-    """Accumulated seconds per named stage, filled by wrappers put around methods of live objects."""
-
-    def __init__(self, sync: Callable[[], None] | None = None) -> None:
-        self.seconds: dict[str, float] = {}
-        self.calls: dict[str, int] = {}
-        self.enabled = True
-        self._sync = sync or (lambda: None)
-
-    def wrap(self, owner: object, method: str, stage: str) -> None:
-        """Replace `owner.method` (on the instance only) by a timed call to the original."""
-        original = getattr(owner, method)
-        self.seconds.setdefault(stage, 0.0)
-        self.calls.setdefault(stage, 0)
-
-        def timed(*args, **kwargs):
-            if not self.enabled:
-                return original(*args, **kwargs)
-            self._sync()
-            start = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                self._sync()
-                self.seconds[stage] += time.perf_counter() - start
-                self.calls[stage] += 1
-
-        setattr(owner, method, timed)
-
-    def reset(self) -> None:
-        """Zero every stage (after the warm-up)."""
-        for stage in self.seconds:
-            self.seconds[stage], self.calls[stage] = 0.0, 0
-
-
-def rss_mb() -> float:
-    """Resident memory of this process in MiB."""
-    import psutil
-
-    return psutil.Process().memory_info().rss / 2**20
-
-
-def cuda_mb(device: str) -> dict | None:
-    """Allocated and peak CUDA memory in MiB, or None off CUDA."""
-    if not device.startswith("cuda"):
-        return None
-    import torch
-
-    dev = torch.device(device)
-    return {"allocated": round(torch.cuda.memory_allocated(dev) / 2**20, 1),
-            "peak": round(torch.cuda.max_memory_allocated(dev) / 2**20, 1)}
-
-
-def _ms(values) -> dict:
-    import numpy as np
-
-    values = np.asarray(values, dtype=np.float64) * 1000.0
-    if values.size == 0:
-        return {"median": None, "p95": None}
-    return {"median": round(float(np.median(values)), 1), "p95": round(float(np.percentile(values, 95)), 1)}
-
-
 # --- building ------------------------------------------------------------------------------------------------
 def build_animator(kind: str, preset: str, device: str, random_weights: bool = False):
     """The animator to measure: Knot Forcing from the shipped (or untrained) weights of `preset`, or warp."""
     if kind == "knot" and random_weights:
         import torch
 
-        from engine.codec import FrameCodec
+        from engine.bench.model import random_model
         from engine.config import get_preset
-        from engine.eval.bench_model import random_model
-        from engine.knot_animator import KnotAnimator
+        from engine.knot.codec import FrameCodec
+        from engine.knot.knot_animator import KnotAnimator
 
         p = get_preset(preset)  # KnotAnimator moves the DiT to its device and dtype
         return KnotAnimator(FrameCodec(p.model), random_model(p, torch.device("cpu"), torch.float32), p.stream,
                             device)
     if kind == "knot":
-        from engine.knot_animator import load_default_knot_animator
+        from engine.knot.knot_animator import load_default_knot_animator
 
         return load_default_knot_animator(preset, device)
     from engine.warp import WarpAnimator
 
     return WarpAnimator()
-
-
-def instrument(pipeline, timer: StageTimer) -> None:
-    """Wrap the pipeline's stages (after set_portrait, which makes the retargeter) in `timer`."""
-    from engine.knot_animator import KnotAnimator
-
-    timer.wrap(pipeline.tracker, "track", "tracking")
-    timer.wrap(pipeline.retargeter, "retarget", "retarget")
-    animator = pipeline.animator
-    timer.wrap(animator, "push", "animator")
-    if isinstance(animator, KnotAnimator):
-        timer.wrap(animator.codec, "encode", "animator/codec encode")
-        timer.wrap(animator, "_motion_map", "animator/motion map")
-        timer.wrap(animator.streamer, "push", "animator/DiT")
-        timer.wrap(animator, "_compose", "animator/decode + compose")
-
-
-def stage_shares(timer: StageTimer, total_s: float) -> dict:
-    """ms per driving frame and share of the wall time for each stage; inner animator stages as shares of it."""
-    frames = max(timer.calls.get("tracking", 0), 1)
-    top = {name: timer.seconds[name] for name in ("tracking", "retarget", "animator")}
-    top["driving video read + loop"] = max(total_s - sum(top.values()), 0.0)
-    out = {"per_frame_ms": {k: round(v / frames * 1000, 2) for k, v in top.items()},
-           "share_of_total": {k: round(v / total_s, 3) for k, v in top.items()}}
-    inner = {k.split("/", 1)[1]: v for k, v in timer.seconds.items() if k.startswith("animator/")}
-    if inner:
-        inner["warp prior"] = max(timer.seconds["animator"] - sum(inner.values()), 0.0)
-        animator_s = max(timer.seconds["animator"], 1e-9)
-        out["animator_per_frame_ms"] = {k: round(v / frames * 1000, 2) for k, v in inner.items()}
-        out["share_of_animator"] = {k: round(v / animator_s, 3) for k, v in inner.items()}
-    return out
 
 
 # --- running -------------------------------------------------------------------------------------------------
@@ -180,10 +85,10 @@ def bench(args: argparse.Namespace) -> dict:
     import numpy as np
     import torch
 
-    from engine.driving import FaceTracker
     from engine.eval.recorded_tracker import RecordedTracker
+    from engine.face.portrait import load_portrait
+    from engine.face.tracker import FaceTracker
     from engine.pipeline import AvatarPipeline
-    from engine.portrait import load_portrait
     from engine.video import VideoFileSource
 
     if args.threads:
@@ -251,14 +156,14 @@ def bench(args: argparse.Namespace) -> dict:
         "frames": args.frames,
         "frames_out": emitted,
         "paced_fps": args.pace or None,
-        "portrait": str(args.portrait), "portrait_size": list(portrait.image.shape[1::-1]),
-        "driving": str(args.driving), "driving_size": list(source.size),
+        "portrait": shown(args.portrait), "portrait_size": list(portrait.image.shape[1::-1]),
+        "driving": shown(args.driving), "driving_size": list(source.size),
         "fps": round(args.frames / total_s, 2),
         "warmup_frames": args.warmup,
         "fps_after_warmup": round(timed_frames / timed_s, 2) if timed_frames else None,
         "seconds": round(total_s, 1),
         "checkpoints": checkpoints,
-        "latency_ms": _ms(measured[np.isfinite(measured)]),
+        "latency_ms": latency_ms(measured[np.isfinite(measured)]),
         "lookahead_frames": lookahead,
         "stages": stage_shares(timer, timed_s) if timed_frames else None,
         "date": time.strftime("%Y-%m-%d %H:%M"),
@@ -297,9 +202,9 @@ def result_key(result: dict) -> str:
 
 def record_landmarks(args: argparse.Namespace) -> int:
     """Track the portrait and every frame of the driving clip once; save mediapipe's answers."""
-    from engine.driving import FaceTracker
     from engine.eval.recorded_tracker import LandmarkRecorder
-    from engine.portrait import load_portrait
+    from engine.face.portrait import load_portrait
+    from engine.face.tracker import FaceTracker
     from engine.video import VideoFileSource
 
     with FaceTracker() as tracker, VideoFileSource(args.driving) as source:

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import torch
 
 from engine.config import StreamConfig
-from engine.model.dit import CausalDiT, build_condition
-from engine.sampler import ChunkSampler
+from engine.knot.cuda_graph import ChunkSampler
+from engine.knot.model.dit import CausalDiT, build_condition
 
 log = logging.getLogger(__name__)
 

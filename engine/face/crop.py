@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from engine import face_topology as topo
+from engine.face import topology as topo
 
 
 @dataclass(frozen=True)

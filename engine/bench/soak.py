@@ -145,11 +145,12 @@ def run(args: argparse.Namespace) -> int:
     """Soak the pipeline, print each record and the growth, write `args.out`."""
     import torch
 
-    from engine.driving import FaceTracker
-    from engine.eval.bench_streamer import DEFAULT_DRIVING, DEFAULT_PORTRAIT, build_animator
-    from engine.eval.machine import describe_machine
+    from engine.assets import DEFAULT_PORTRAIT, DEMO_CLIP
+    from engine.bench.machine import describe_machine
+    from engine.bench.stream import build_animator
+    from engine.face.portrait import load_portrait
+    from engine.face.tracker import FaceTracker
     from engine.pipeline import AvatarPipeline
-    from engine.portrait import load_portrait
     from engine.video import VideoFileSource
 
     if args.frames < 1 or args.every < 1:
@@ -157,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    with FaceTracker() as tracker, VideoFileSource(DEFAULT_DRIVING, loop=True) as source:
+    with FaceTracker() as tracker, VideoFileSource(DEMO_CLIP, loop=True) as source:
         pipeline = AvatarPipeline(build_animator(args.animator, args.preset, args.device), tracker)
         pipeline.set_portrait(load_portrait(DEFAULT_PORTRAIT, tracker))
         print(f"soak: {args.animator} {args.preset} on {args.device}, {args.frames} frames", flush=True)

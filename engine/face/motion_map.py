@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from engine import face_topology as topo
+from engine.face import topology as topo
 
 _SHIFT = 4  # fixed-point bits of sub-pixel precision for cv2 drawing
 

@@ -1,0 +1,1 @@
+"""Speed and memory harnesses (`main.py bench|bench-model|bench-driving|soak|profile`); they write benchmarks/."""

@@ -1,0 +1,1 @@
+"""Subcommand modules of `main.py` that run something defined elsewhere (render, params)."""
