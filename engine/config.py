@@ -28,6 +28,11 @@ class ModelConfig:
     motion_channels: int = 3  # MotionRenderer channels (oval+nose, eyes+brows+irises, lips)
     motion_scale: int = 4  # the motion map is drawn at latent_size * motion_scale, then pixel-unshuffled
     rope_theta: float = 100.0  # base of the rotary frequencies (time, y, x bands)
+    # What the network's output means. "velocity": v = eps - x0 directly (flow matching). "warp_residual": a
+    # correction r to the warp prior, x0 = warp latent + r, turned into v = (x_t - x0) / t for the sampler.
+    # A zero-initialised output layer then starts exactly at the warp prior, and training only has to learn
+    # what the warp gets wrong (mouth, eyes, seams) instead of re-learning the whole frame.
+    prediction: str = "velocity"
 
     @property
     def latent_size(self) -> int:
@@ -56,6 +61,8 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.resolution % (8 * self.patch):
             raise ValueError(f"resolution {self.resolution} must be a multiple of {8 * self.patch}")
+        if self.prediction not in ("velocity", "warp_residual"):
+            raise ValueError("prediction must be 'velocity' or 'warp_residual'")
         if self.width % self.heads or self.head_dim % 6:
             raise ValueError("head_dim must be divisible by 6 (three even RoPE bands: t, y, x)")
 
@@ -125,15 +132,15 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "tiny": Preset(ModelConfig()),
+    "tiny": Preset(ModelConfig(prediction="warp_residual")),
     "base": Preset(
         ModelConfig(name="base", resolution=256, latent_channels=12, codec_widths=(32, 64, 128), width=288, depth=6,
-                    heads=6),
+                    heads=6, prediction="warp_residual"),
         StreamConfig(chunk_frames=3, knot_frames=1, window_frames=9),
     ),
     "large": Preset(
         ModelConfig(name="large", resolution=512, latent_channels=16, codec_widths=(48, 96, 192), patch=4, width=576,
-                    depth=8, heads=8),
+                    depth=8, heads=8, prediction="warp_residual"),
         StreamConfig(chunk_frames=3, knot_frames=1, window_frames=9),
     ),
 }

@@ -7,6 +7,7 @@ import torch
 
 from engine.config import StreamConfig, TrainConfig
 from engine.knot.codec import FrameCodec
+from engine.knot.model.dit import CausalDiT
 from engine.knot.streaming import KnotStreamer
 from engine.train.rollout import encode_frames, rollout, sequence_frames
 from tests.small_models import SMALL, randomise, randomised_model
@@ -70,3 +71,22 @@ def test_rollout_loss_reaches_the_parameters_only_through_the_exit_steps():
         assert all(g is not None for g in grads) and sum(float(g.abs().sum()) for g in grads) > 0
     assert losses[0] != pytest.approx(losses[1])
     assert all(p.grad is None for p in codec.parameters())
+
+
+def test_a_warp_residual_dit_with_a_zero_output_layer_emits_the_warp_prior():
+    """prediction="warp_residual": before training, every emitted frame is its own warp-prior latent, so a
+    trained model starts from the warp baseline and can only learn corrections to it."""
+    from dataclasses import replace
+
+    cfg = replace(SMALL, prediction="warp_residual")
+    torch.manual_seed(0)
+    dit = randomise(CausalDiT(cfg), 0.2).eval()
+    torch.nn.init.zeros_(dit.final.weight)
+    torch.nn.init.zeros_(dit.final.bias)
+    codec = randomise(FrameCodec(cfg), 0.1).eval()
+    stream = StreamConfig(chunk_frames=2, knot_frames=1, window_frames=4, ahead_frames=3, timesteps=(1.0, 0.6, 0.3))
+    batch = random_batch(2, sequence_frames(stream, 3))
+    with torch.no_grad():
+        out = rollout(dit, codec, batch, cfg, stream, None, torch.Generator().manual_seed(0), 3)
+        warps = encode_frames(codec, batch["warps"])[:, :6]
+    assert (out.emitted - warps).abs().max() < 1e-4

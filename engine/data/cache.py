@@ -173,7 +173,10 @@ class TrainingTensors:
         def rand(n: int = batch) -> torch.Tensor:
             return torch.rand(n, generator=gen, device=gen.device).to(dev)
 
-        clip = (rand() * self.num_clips).long().clamp_max(self.num_clips - 1)  # (B,)
+        # A clip in proportion to its frames: every frame of the set is equally likely to start a sequence.
+        cumulative = self.clips[:, 1].cumsum(0)
+        clip = torch.searchsorted(cumulative, (rand() * cumulative[-1]).long(), right=True).clamp_max(
+            self.num_clips - 1)  # (B,)
         first, n = self.clips[clip, 0], self.clips[clip, 1]
         stride = torch.ones_like(n)
         if augment:

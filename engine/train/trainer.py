@@ -80,9 +80,7 @@ class Trainer:
         self.codec = FrameCodec(model_cfg).to(self.device)
         self.dit = CausalDiT(model_cfg).to(self.device)
         if init is not None and not (resume and self.checkpoint_path.exists()):
-            _cfg, codec, dit, _meta = load_weights(init, model_cfg, device=self.device)
-            self.codec.load_state_dict(codec.state_dict())
-            self.dit.load_state_dict(dit.state_dict())
+            self._initialise(init)
         self.opt_codec = torch.optim.AdamW(self.codec.parameters(), lr=train.lr, weight_decay=train.weight_decay)
         self.opt_dit = torch.optim.AdamW(self.dit.parameters(), lr=train.lr, weight_decay=train.weight_decay)
         self.state = RunState()
@@ -97,6 +95,22 @@ class Trainer:
             self.val_set = None
         self.amp = self.device.type == "cuda"
         self.seq_len = sequence_frames(stream, train.rollout_chunks)
+
+    def _initialise(self, path: Path) -> None:
+        """Start both modules from a weights file of the same shapes. Weights of the other `prediction` keep
+        everything but the DiT's output layer, which is zeroed: a warp-residual DiT then starts at the warp."""
+        from dataclasses import replace
+
+        cfg, codec, dit, _meta = load_weights(path, device=self.device)
+        if replace(cfg, prediction=self.model_cfg.prediction) != self.model_cfg:
+            raise ValueError(f"{path} has another model shape than {self.model_cfg.name}")
+        self.codec.load_state_dict(codec.state_dict())
+        self.dit.load_state_dict(dit.state_dict())
+        if cfg.prediction != self.model_cfg.prediction:
+            torch.nn.init.zeros_(self.dit.final.weight)
+            torch.nn.init.zeros_(self.dit.final.bias)
+            log.info("initialised from %s (%s prediction): output layer zeroed for %s", path, cfg.prediction,
+                     self.model_cfg.prediction)
 
     @property
     def checkpoint_path(self) -> Path:

@@ -4,7 +4,8 @@ Data flow (B batch, F frames, C latent channels, Cc condition channels, h = w la
 N = (h/p)^2 tokens per frame, D width):
   noisy latents (B, F, C, h, w) ++ condition (B, F, Cc, h, w) -> patchify -> (B, F*N, D)
   -> L x [adaLN(t) -> self-attention with 3D RoPE -> adaLN(t) -> MLP] -> adaLN -> unpatchify
-  -> velocity (B, F, C, h, w) for flow matching (x_t = (1 - t) x0 + t eps, v = eps - x0).
+  -> velocity (B, F, C, h, w) for flow matching (x_t = (1 - t) x0 + t eps, v = eps - x0); with
+  cfg.prediction "warp_residual" the network's output is x0 minus the warp-prior latent of the condition.
 
 Three ways to run it, one set of weights:
   encode_reference  the portrait once, self-attention only; its K/V fill the cache's reference slots.
@@ -124,6 +125,16 @@ class CausalDiT(nn.Module):
         out = F.pixel_shuffle(out, self.cfg.patch)  # (B*F, C, h, w)
         return out.reshape(b, frames, *out.shape[1:])
 
+    def _velocity(self, out: torch.Tensor, x: torch.Tensor, cond: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Network output (B, F, C, h, w) -> velocity. With "warp_residual", x0 = warp latent + out and
+        v = (x_t - x0) / t (t clamped away from 0: at t = 0, the commit pass, the output is not used)."""
+        if self.cfg.prediction == "velocity":
+            return out
+        first = self.cfg.motion_channels * self.cfg.motion_scale ** 2
+        warp = cond[:, :, first:first + self.cfg.latent_channels].float()
+        tt = (t if t.dim() == 2 else t[:, None].expand(-1, x.shape[1])).float()
+        return ((x.float() - warp - out.float()) / tt.clamp_min(1e-3)[..., None, None, None]).to(out.dtype)
+
     def _frame_temb(self, t: torch.Tensor, frames: int) -> torch.Tensor:
         """t (B,) or (B, F) -> per-frame embedding (B, F, D)."""
         if t.dim() == 1:
@@ -185,7 +196,7 @@ class CausalDiT(nn.Module):
             h = blk.finish(h, blk.attn.attend(q, torch.cat((ck, k), 2), torch.cat((cv, v), 2)), mod)
             if slots is not None:  # after the read: the ring slots written may be the ones just attended to
                 cache.write_frames(i, k, v, slots)
-        return self._output(h, temb, frames)
+        return self._velocity(self._output(h, temb, frames), x, cond, t)
 
     # --- full pass -------------------------------------------------------------------------------------
     def forward_sequence(self, ref_x: torch.Tensor, ref_cond: torch.Tensor, x: torch.Tensor, cond: torch.Tensor,
@@ -217,7 +228,7 @@ class CausalDiT(nn.Module):
             out = blk.attn.attend(q, torch.cat((ref_k, k), 2), torch.cat((ref_v, v), 2), mask)
             ref_h = blk.finish(ref_h, ref_out, ref_mod)
             h = blk.finish(h, out, mod)
-        return self._output(h, temb, frames)
+        return self._velocity(self._output(h, temb, frames), x, cond, t)
 
     def forward(self, *args, **kwargs) -> torch.Tensor:
         """The full masked pass (what training runs, also through DistributedDataParallel)."""
