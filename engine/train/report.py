@@ -55,7 +55,8 @@ def contact_sheet(codec: FrameCodec, dit: CausalDiT, model_cfg: ModelConfig, str
     out = rollout(dit.eval(), codec, batch, model_cfg, stream, None, gen, chunks)
     n = out.emitted.shape[1]
     warp = to_unit(batch["warps"][:, :n])
-    residual = compose_crops(codec, out.emitted, encode_frames(codec, batch["warps"][:, :n]), batch["warps"][:, :n]) - warp
+    latents = encode_frames(codec, batch["warps"][:, :n])
+    residual = compose_crops(codec, out.emitted, latents, batch["warps"][:, :n]) - warp
     composed = warp + batch["regions"][:, :n, :1] * residual  # the correction inside the face mask, as the app
     generated = composed.clamp(-1, 1).add(1).mul(127.5).round().byte().permute(0, 1, 3, 4, 2).cpu().numpy()
     strips = []
