@@ -118,6 +118,7 @@ class TrainConfig:
     ahead_jitter: int = 1  # +- frames of jitter on the reference's time index
     pixel_weight: float = 1.0  # weight of the composed-crop L1 against the latent MSE
     detail_weight: float = 3.0  # extra weight of mouth and eyes inside the face mask
+    exact_prior_share: float = 0.25  # sequences whose warp prior is the real frame: teaches to keep a good warp
     log_every: int = 50
     checkpoint_every: int = 500
     seed: int = 0

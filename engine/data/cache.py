@@ -162,8 +162,14 @@ class TrainingTensors:
     def device(self) -> torch.device:
         return self.frames.device
 
-    def sample(self, batch: int, length: int, gen: torch.Generator, augment: bool = True) -> dict[str, torch.Tensor]:
+    def sample(self, batch: int, length: int, gen: torch.Generator, augment: bool = True,
+               far_references: bool = False, exact_prior_share: float = 0.0) -> dict[str, torch.Tensor]:
         """A batch of self-reenactment sequences of `length` frames.
+
+        The reference is any of the clip's references (only the half farthest from the sequence with
+        `far_references`). `exact_prior_share` of the sequences get the real frames as their warp prior: a
+        prior that needs no correction, so the model learns to leave a good warp alone (without them it
+        "corrects" an accurate warp as much as a poor one, and loses several dB where the warp is right).
 
         Returns ref (B, R, R, 3) uint8, ref_motion (B, M, S, S) float, frames/warps (B, L, R, R, 3) uint8,
         motion (B, L, M, S, S) float in [0, 1], regions (B, L, 2, R, R) float in [0, 1].
@@ -188,11 +194,15 @@ class TrainingTensors:
             steps = torch.where((rand() < 0.5)[:, None], length - 1 - steps, steps)  # reversed in time
         idx = (first[:, None] + (start[:, None] + stride[:, None] * steps).clamp_max(n[:, None] - 1)
                .clamp_min(0)).long()  # (B, L)
-        ref_slot = self._far_reference(clip, idx, rand())
+        ref_slot = (self._far_reference(clip, idx, rand()) if far_references
+                    else (rand() * self.refs.shape[1]).long().clamp_max(self.refs.shape[1] - 1))
         ref_idx = self.refs[clip, ref_slot]
         out = {"ref": self.frames[ref_idx], "ref_motion": self.motion[ref_idx].float() / 255,
                "frames": self.frames[idx], "warps": self.warps[ref_slot[:, None], idx],
                "motion": self.motion[idx].float() / 255, "regions": self.regions[idx].float() / 255}
+        if exact_prior_share > 0:
+            exact = (rand() < exact_prior_share).view(-1, 1, 1, 1, 1)
+            out["warps"] = torch.where(exact, out["frames"], out["warps"])
         if augment:
             flip = rand() < 0.5  # mirror: images and maps together (the motion map's channels are symmetric)
             for key in out:

@@ -16,7 +16,7 @@ import shutil
 import time
 from pathlib import Path
 
-from engine.assets import DEMO_CLIP, PORTRAITS_DIR, ROOT, default_weights_path, shown
+from engine.assets import DEMO_CLIP, PORTRAITS_DIR, ROOT, TRAINING_DIR, default_weights_path, shown
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="held-out portrait for cross-reenactment (default: %(default)s)")
     parser.add_argument("--driving", type=Path, default=DEMO_CLIP,
                         help="driving clip, looped; its first frame is the self-reenactment portrait")
+    parser.add_argument("--held-out", default=None,
+                        help="self-reenactment clips NAME=VIDEO:START:FRAMES, comma-separated (default: carphone "
+                             "and franck's held-out tail, 120 and 600 frames; 120 each with --quick)")
     parser.add_argument("--weights", type=Path, default=default_weights_path("tiny"),
                         help="Knot Forcing weights (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="torch device of the Knot Forcing systems")
@@ -52,6 +55,25 @@ def machine_description(device: str) -> str:
     if "gpu" in m:
         text += f"; Knot Forcing on {m['gpu']}"
     return text
+
+
+def held_out_clips(text: str | None, quick: bool) -> list:
+    """The --held-out clips (see its help)."""
+    from engine.errors import KnotCamError
+    from engine.eval.held_out import HeldOutClip
+
+    if text is None:
+        return [HeldOutClip("carphone", DEMO_CLIP, 0, 120),
+                HeldOutClip("franck tail", TRAINING_DIR / "franck.mp4", 4200, 120 if quick else 600)]
+    clips = []
+    for item in text.split(","):
+        try:
+            name, rest = item.split("=")
+            path, start, frames = rest.rsplit(":", 2)
+            clips.append(HeldOutClip(name.strip(), Path(path), int(start), int(frames)))
+        except ValueError:
+            raise KnotCamError(f"--held-out item {item!r} is not NAME=VIDEO:START:FRAMES") from None
+    return clips
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,22 +104,31 @@ def run(args: argparse.Namespace) -> int:
                                f"{', '.join(s.name for s in systems)}.")
         systems = [s for s in systems if s.name in wanted]
 
+    from engine.eval.held_out import read_clip
+
     with FaceTracker() as tracker:
         portrait = load_portrait(args.portrait, tracker)
         clip = track_clip(args.driving, tracker)
         self_portrait = load_portrait(clip.frames[0], tracker, name=f"{args.driving.stem} frame 0")
+    held = {}  # name -> (clip, portrait, motions)
+    for spec in held_out_clips(args.held_out, args.quick):
+        with FaceTracker() as tracker:
+            h_clip = read_clip(spec, tracker)
+            h_portrait = load_portrait(h_clip.frames[0], tracker, name=f"{spec.name} frame 0")
+        held[spec.name] = (h_clip, h_portrait, retarget_clip(h_portrait, h_clip, len(h_clip.frames)))
     cross_motions = retarget_clip(portrait, clip, plan.total_frames)
     self_motions = retarget_clip(self_portrait, clip, plan.self_frames)
     descriptor = FaceDescriptor()
     reference = descriptor.describe(portrait.image, portrait.landmarks)
     calibration = _identity_calibration(descriptor, portrait, self_portrait, clip)
 
-    scores, self_tiles, reused = {}, {}, []
+    scores, self_tiles, held_scores, reused = {}, {}, {}, []
     partial = args.out / ".partial"  # finished systems, so that --resume can pick up an interrupted full run
     for system in systems:
         cached = partial / f"{system.name.replace(' ', '_')}.pkl"
         if args.resume and cached.is_file():
-            cached_plan, scores[system.name], self_tiles[system.name] = pickle.loads(cached.read_bytes())
+            cached_plan, scores[system.name], self_tiles[system.name], held_scores[system.name] = pickle.loads(
+                cached.read_bytes())
             if cached_plan == plan:
                 log.info("%s: results of an earlier run reused", system.name)
                 reused.append(system.name)
@@ -106,10 +137,12 @@ def run(args: argparse.Namespace) -> int:
         scores[system.name], self_tiles[system.name] = _evaluate(
             system, args, plan, portrait, self_portrait, clip, cross_motions, self_motions, descriptor, reference,
             base.chunk_frames)
+        held_scores[system.name] = _evaluate_held_out(system, args, held, base.chunk_frames)
         scores[system.name].values["run_seconds"] = time.perf_counter() - t0
         scores[system.name].values["load_average_1min"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
         partial.mkdir(exist_ok=True)
-        cached.write_bytes(pickle.dumps((plan, scores[system.name], self_tiles[system.name])))
+        cached.write_bytes(pickle.dumps((plan, scores[system.name], self_tiles[system.name],
+                                         held_scores[system.name])))
         log.info("%s scored in %.0f s: %s", system.name, time.perf_counter() - t0,
                  ", ".join(f"{k} {v:.3g}" for k, v in scores[system.name].values.items()))
 
@@ -128,9 +161,11 @@ def run(args: argparse.Namespace) -> int:
     }
     from engine.eval.report_writer import write_outputs
 
-    table = write_outputs(args.out, scores, self_tiles, clip, portrait, plan, context)
+    held_table = _held_out_outputs(args.out, held, held_scores, base.chunk_frames, context)
+    table = write_outputs(args.out, scores, self_tiles, clip, portrait, plan, context, held_table)
     if args.systems is None:  # a subset run keeps its results, so a later --resume can assemble the full report
         shutil.rmtree(partial, ignore_errors=True)
+    print(held_table)
     print(table)
     print(f"eval: {len(systems)} systems in {seconds:.0f} s; report at {args.out / 'report.md'}")
     return 0
@@ -153,6 +188,41 @@ def _evaluate(system, args, plan, portrait, self_portrait, clip, cross_motions, 
                             lambda i: i < plan.self_frames)
     scores.values.update(score_self(run_self, clip.frames, plan))
     return scores, [run_self.frames[i] for i in plan.contact_indices(plan.self_frames)]
+
+
+def _evaluate_held_out(system, args, held: dict, chunk_frames: int) -> dict:
+    """One system's self-reenactment scores on every held-out clip."""
+    from engine.eval.held_out import score_clip
+    from engine.eval.systems import build_animator, run_animator
+
+    out = {}
+    for name, (clip, portrait, motions) in held.items():
+        run = run_animator(build_animator(system, args.weights, args.device), portrait, motions, lambda i: True)
+        out[name] = score_clip(run.frames, clip, chunk_frames)
+        log.info("%s on %s: %s", system.name, name, ", ".join(f"{k} {v:.3f}" for k, v in out[name].values.items()))
+    return out
+
+
+def _held_out_outputs(out: Path, held: dict, held_scores: dict, chunk_frames: int, context: dict) -> str:
+    """Compare with the warp, write the contact sheet, record the numbers in `context`; returns the table."""
+    from engine.config import FACE_CROP_SCALE
+    from engine.eval.held_out import compare_with_warp, contact_sheet, table
+    from engine.eval.scoring import TILE
+    from engine.face.crop import CropBox
+
+    per_clip = {name: {s: held_scores[s][name] for s in held_scores} for name in held}
+    for systems in per_clip.values():
+        compare_with_warp(systems)
+    shown = [n for n in ("warp", "knot", "generated window") if n in held_scores]
+
+    def tile(image, landmarks):
+        return CropBox.from_landmarks(landmarks, FACE_CROP_SCALE).crop(image, TILE)
+
+    contact_sheet(per_clip, {n: c for n, (c, _, _) in held.items()}, shown, out / "contact_held_out.png", tile,
+                  chunk_frames)
+    context["held_out"] = {clip: {s: v.values for s, v in systems.items()} for clip, systems in per_clip.items()}
+    context["held_out_clips"] = {n: f"{len(c.frames)} frames" for n, (c, _, _) in held.items()}
+    return table(per_clip)
 
 
 def _identity_calibration(descriptor, portrait, self_portrait, clip) -> dict[str, float]:

@@ -222,7 +222,8 @@ class Trainer:
         self.dit.train()
         while self.state.dit_step < cfg.dit_steps and time.time() < deadline:
             started = time.perf_counter()
-            batch = self.train_set.sample(cfg.batch_size, self.seq_len, self.gen)
+            batch = self.train_set.sample(cfg.batch_size, self.seq_len, self.gen,
+                                          exact_prior_share=cfg.exact_prior_share)
             jitter = int(self.rng.integers(-cfg.ahead_jitter, cfg.ahead_jitter + 1))
             with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
                 out = rollout(self.dit, self.codec, batch, self.model_cfg, self.stream, cfg, self.gen,
