@@ -13,12 +13,18 @@ from tests.conftest import PORTRAITS, read_rgb
 
 
 def _open_mouth(landmarks: np.ndarray, fraction: float) -> np.ndarray:
-    """A jaw drop by `fraction` of the mouth width: lower lip down, the face below the mouth corners following."""
+    """A jaw drop by `fraction` of the mouth width: lower lip down, the face below the mouth line following.
+
+    Each point's height is taken from the mouth line (between the inner lips) at its own x, so on a tilted
+    head the whole lower lip drops as one piece and the upper lip stays, instead of either folding over itself.
+    """
     dst = landmarks[:, :2].astype(np.float64).copy()
     drop = fraction * np.linalg.norm(dst[61] - dst[291])
-    corner_y = dst[[61, 291], 1].mean()
-    lip_y = dst[list(topo.INNER_LIP_LOWER[1:-1]), 1].mean()
-    weight = np.clip((dst[:, 1] - corner_y) / max(lip_y - corner_y, 1.0), 0.0, 1.0)
+    upper, lower = dst[list(topo.INNER_LIP_UPPER)], dst[list(topo.INNER_LIP_LOWER)]
+    order = np.argsort(upper[:, 0])
+    mouth_line = np.interp(dst[:, 0], upper[order, 0], (upper[order, 1] + lower[order, 1]) / 2)
+    lower_lip = np.interp(dst[:, 0], upper[order, 0], lower[order, 1])
+    weight = np.clip((dst[:, 1] - mouth_line) / np.maximum(lower_lip - mouth_line, 1.0), 0.0, 1.0)
     weight[list(topo.INNER_LIP_UPPER) + list(topo.OUTER_LIP_UPPER)] = 0.0
     weight[list(topo.INNER_LIP_LOWER[1:-1])] = 1.0
     dst[:, 1] += drop * weight

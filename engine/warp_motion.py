@@ -1,0 +1,149 @@
+"""Where the warp mesh's vertices go for one frame: the head's similarity motion, the face's landmarks, shut
+eyes closed cleanly, and no triangle folded over.
+
+The head (hair, ears, neck) moves with the similarity fitted to the rigid landmarks, its scale capped to
+what a portrait can show; the face landmarks follow the driving face. Where a landmark would fold a
+triangle over (a turn past what a 2D mesh can show), it is pulled back towards its rigid position until
+every triangle keeps its orientation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine import face_topology as topo
+
+SCALE_RANGE = (0.6, 1.6)  # head scale change the portrait can show: beyond it the face would leave the image
+MIN_AREA_FRACTION = 0.02  # a destination triangle keeps at least this share of its rigid area
+_EYE_SHUT, _EYE_OPEN = 0.15, 0.45  # lid gap / portrait's lid gap: below the first the lids meet exactly
+_LIDS_MEET_AT = 0.25  # where shut lids meet, from the lower lid (0) to the upper (1)
+_RELAX_STEPS = 24
+_SMOOTH_STEPS = 32
+
+PINNED = tuple(sorted(set(topo.OUTER_LIPS + topo.INNER_LIPS + topo.RIGHT_EYE + topo.LEFT_EYE + topo.FACE_OVAL)))
+EYES = ((topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER, topo.RIGHT_IRIS),
+        (topo.LEFT_EYE_UPPER, topo.LEFT_EYE_LOWER, topo.LEFT_IRIS))
+
+
+@dataclass(frozen=True)
+class Similarity:
+    """x -> z (x - src_centre) + dst_centre with x as a complex number: rotation and scale |z|."""
+
+    z: complex
+    src_centre: np.ndarray  # (2,)
+    dst_centre: np.ndarray  # (2,)
+
+    def apply(self, points: np.ndarray) -> np.ndarray:
+        """(..., 2) -> (..., 2)."""
+        x, y = points[..., 0] - self.src_centre[0], points[..., 1] - self.src_centre[1]
+        a, b = self.z.real, self.z.imag  # elementwise: a BLAS call costs more than the arithmetic here
+        return np.stack([a * x - b * y + self.dst_centre[0], b * x + a * y + self.dst_centre[1]], axis=-1)
+
+    def matrix(self) -> np.ndarray:
+        """(2, 2) linear part."""
+        return np.array([[self.z.real, -self.z.imag], [self.z.imag, self.z.real]])
+
+
+def head_similarity(src: np.ndarray, dst: np.ndarray) -> Similarity:
+    """Least-squares similarity taking the portrait's rigid landmarks (478, 2) onto the driving ones."""
+    rigid = list(topo.RIGID)
+    a, b = src[rigid], dst[rigid]
+    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
+    za = (a - mu_a) @ np.array([1.0, 1j])
+    zb = (b - mu_b) @ np.array([1.0, 1j])
+    z = np.vdot(za, zb) / max(np.vdot(za, za).real, 1e-12)
+    return Similarity(complex(z), mu_a, mu_b)
+
+
+def cap_scale(head: Similarity, dst: np.ndarray) -> tuple[Similarity, np.ndarray]:
+    """Limit the head's scale change to SCALE_RANGE, rescaling the driving landmarks (478, 2) with it."""
+    scale = abs(head.z)
+    capped = float(np.clip(scale, *SCALE_RANGE))
+    if capped == scale:
+        return head, dst
+    factor = capped / max(scale, 1e-12)
+    rescaled = head.dst_centre + (dst - head.dst_centre) * factor
+    return Similarity(head.z * factor, head.src_centre, head.dst_centre), rescaled
+
+
+def close_shut_eyes(src: np.ndarray, dst: np.ndarray, scale: float) -> np.ndarray:
+    """Landmarks (478, 2) with nearly shut eyes shut exactly: lids (and iris) squeezed onto their meeting line.
+
+    A lid gap of a pixel or two would show the portrait's whole sclera squashed into a white line.
+    """
+    out = dst.copy()
+    for upper, lower, iris in EYES:
+        up, lo = list(upper[1:-1]), list(lower[1:-1])
+        gap_src = np.linalg.norm(src[up] - src[lo], axis=1).mean() * scale
+        gap_dst = np.linalg.norm(dst[up] - dst[lo], axis=1).mean()
+        ratio = gap_dst / max(gap_src, 1e-9)
+        t = np.clip((ratio - _EYE_SHUT) / (_EYE_OPEN - _EYE_SHUT), 0.0, 1.0)
+        keep = t * t * (3 - 2 * t)  # share of the gap kept
+        if keep >= 1.0:
+            continue
+        corner_a, corner_b = dst[upper[0]], dst[upper[-1]]
+        along = (corner_b - corner_a) / max(np.linalg.norm(corner_b - corner_a), 1e-9)
+        normal = np.array([-along[1], along[0]])
+        meet = dst[lo] + _LIDS_MEET_AT * (dst[up] - dst[lo])  # (7, 2)
+        u_meet = (meet - corner_a) @ along
+        order = np.argsort(u_meet)
+        inside = up + lo + list(iris)
+        u = (dst[inside] - corner_a) @ along
+        v = (dst[inside] - corner_a) @ normal
+        v_meet = np.interp(u, u_meet[order], ((meet - corner_a) @ normal)[order])
+        out[inside] += ((v_meet + keep * (v - v_meet)) - v)[:, None] * normal
+    return out
+
+
+def signed_areas(tris: np.ndarray) -> np.ndarray:
+    """(T, 3, 2) triangles -> (T,) twice their signed areas."""
+    e1, e2 = tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0]
+    return e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+
+
+def relax_folds(rigid: np.ndarray, wanted: np.ndarray, triangles: np.ndarray, collapsible: np.ndarray,
+                orientation: np.ndarray, pinned: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Vertices (V, 2) as close to `wanted` as keeps every triangle's orientation.
+
+    rigid: (V, 2) positions under the head similarity alone (never folded); triangles (T, 3);
+    collapsible (T,) bool: triangles allowed to shrink to nothing (a shut eye, a closed mouth);
+    orientation (T,) +-1: the sign each triangle's area should have; pinned (V,) bool: contour landmarks
+    (lips, lids, face oval), which the tracker sees best; edges (E, 2): neighbours whose motion is shared.
+    First the offending triangles' vertices, their unpinned ones where they have any, are
+    moved to their neighbours' centroid (a lip contour pushed past the lip's inside takes it along); what
+    still folds is pulled back towards `rigid` until none does. A triangle already folded in the portrait
+    (crossed lips of a shut mouth) only may not fold further.
+    """
+    rigid_area = signed_areas(rigid[triangles]) * orientation
+    floor = np.minimum(np.where(collapsible, -1e-9, MIN_AREA_FRACTION) * np.abs(rigid_area), rigid_area)
+    moving = np.abs(wanted - rigid).max(axis=1) > 0
+    motion = wanted - rigid
+    edges = np.concatenate([edges, edges[:, ::-1]])  # (2E, 2) both directions
+    degree = np.maximum(np.bincount(edges[:, 0], minlength=len(rigid)), 1)
+
+    def offenders(pos: np.ndarray, spare_pinned: bool) -> np.ndarray:
+        tris = triangles[signed_areas(pos[triangles]) * orientation < floor]
+        if spare_pinned:
+            free = ~pinned[tris] & moving[tris]
+            ids = np.concatenate([tris[free], tris[~free.any(axis=1)].ravel()])
+        else:
+            ids = tris.ravel()
+        ids = np.unique(ids)
+        return ids[moving[ids]]
+
+    for step in range(_SMOOTH_STEPS):
+        ids = offenders(rigid + motion, step < _SMOOTH_STEPS // 2)
+        if len(ids) == 0:
+            return rigid + motion
+        pos = rigid + motion  # an offender moves to its neighbours' centroid: inside their ring, unfolded
+        centroid = np.stack([np.bincount(edges[:, 0], pos[edges[:, 1], k], len(rigid)) for k in (0, 1)], 1)
+        motion[ids] = centroid[ids] / degree[ids, None] - rigid[ids]
+    reach = np.ones(len(rigid))
+    for step in range(_RELAX_STEPS):
+        ids = offenders(rigid + reach[:, None] * motion, False)
+        if len(ids) == 0:
+            break
+        reach[ids] *= 0.0 if step >= _RELAX_STEPS - 4 else 0.5
+    return rigid + reach[:, None] * motion
