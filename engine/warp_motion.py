@@ -19,10 +19,10 @@ SCALE_RANGE = (0.6, 1.6)  # head scale change the portrait can show: beyond it t
 MIN_AREA_FRACTION = 0.02  # a destination triangle keeps at least this share of its rigid area
 _EYE_SHUT, _EYE_OPEN = 0.15, 0.45  # lid gap / portrait's lid gap: below the first the lids meet exactly
 _LIDS_MEET_AT = 0.25  # where shut lids meet, from the lower lid (0) to the upper (1)
-_RELAX_STEPS = 24
+_RELAX_STEPS = 40
 _SMOOTH_STEPS = 32
 
-PINNED = tuple(sorted(set(topo.OUTER_LIPS + topo.INNER_LIPS + topo.RIGHT_EYE + topo.LEFT_EYE + topo.FACE_OVAL)))
+PINNED = tuple(sorted(set(topo.OUTER_LIPS + topo.INNER_LIPS)))  # the relaxation never moves these
 EYES = ((topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER, topo.RIGHT_IRIS),
         (topo.LEFT_EYE_UPPER, topo.LEFT_EYE_LOWER, topo.LEFT_IRIS))
 
@@ -108,33 +108,31 @@ def relax_folds(rigid: np.ndarray, wanted: np.ndarray, triangles: np.ndarray, co
     """Vertices (V, 2) as close to `wanted` as keeps every triangle's orientation.
 
     rigid: (V, 2) positions under the head similarity alone (never folded); triangles (T, 3);
-    collapsible (T,) bool: triangles allowed to shrink to nothing (a shut eye, a closed mouth);
-    orientation (T,) +-1: the sign each triangle's area should have; pinned (V,) bool: contour landmarks
-    (lips, lids, face oval), which the tracker sees best; edges (E, 2): neighbours whose motion is shared.
-    First the offending triangles' vertices, their unpinned ones where they have any, are
-    moved to their neighbours' centroid (a lip contour pushed past the lip's inside takes it along); what
-    still folds is pulled back towards `rigid` until none does. A triangle already folded in the portrait
-    (crossed lips of a shut mouth) only may not fold further.
+    collapsible (T,) bool: mouth-gap and eye-aperture triangles, left unconstrained;
+    orientation (T,) +-1: the sign each triangle's area should have; pinned (V,) bool: lip contour
+    landmarks, which the tracker sees best and the expression lives in; edges (E, 2): neighbours.
+    Pinned vertices never move: the offending triangles' other vertices are moved to their neighbours'
+    centroid (a lip contour pushed past the lip's inside takes it along), then, if that is not enough,
+    pulled back towards `rigid`. A fold the lip contours make by themselves is left as tracked; a triangle
+    already folded in the portrait (crossed lips of a shut mouth) only may not fold further.
     """
     rigid_area = signed_areas(rigid[triangles]) * orientation
-    floor = np.minimum(np.where(collapsible, -1e-9, MIN_AREA_FRACTION) * np.abs(rigid_area), rigid_area)
+    # Gap and aperture triangles are slivers along one contour (their orientation is tracker noise), painted
+    # over (the mouth) or squeezed shut (the eyes); lip-band triangles of contour points only follow the
+    # tracker: all are left free.
+    free = collapsible | pinned[triangles].all(axis=1)
+    floor = np.where(free, -np.inf, np.minimum(MIN_AREA_FRACTION * np.abs(rigid_area), rigid_area))
     moving = np.abs(wanted - rigid).max(axis=1) > 0
     motion = wanted - rigid
     edges = np.concatenate([edges, edges[:, ::-1]])  # (2E, 2) both directions
     degree = np.maximum(np.bincount(edges[:, 0], minlength=len(rigid)), 1)
 
-    def offenders(pos: np.ndarray, spare_pinned: bool) -> np.ndarray:
+    def offenders(pos: np.ndarray) -> np.ndarray:
         tris = triangles[signed_areas(pos[triangles]) * orientation < floor]
-        if spare_pinned:
-            free = ~pinned[tris] & moving[tris]
-            ids = np.concatenate([tris[free], tris[~free.any(axis=1)].ravel()])
-        else:
-            ids = tris.ravel()
-        ids = np.unique(ids)
-        return ids[moving[ids]]
+        return np.unique(tris[~pinned[tris] & moving[tris]])
 
-    for step in range(_SMOOTH_STEPS):
-        ids = offenders(rigid + motion, step < _SMOOTH_STEPS // 2)
+    for _ in range(_SMOOTH_STEPS):
+        ids = offenders(rigid + motion)
         if len(ids) == 0:
             return rigid + motion
         pos = rigid + motion  # an offender moves to its neighbours' centroid: inside their ring, unfolded
@@ -142,8 +140,8 @@ def relax_folds(rigid: np.ndarray, wanted: np.ndarray, triangles: np.ndarray, co
         motion[ids] = centroid[ids] / degree[ids, None] - rigid[ids]
     reach = np.ones(len(rigid))
     for step in range(_RELAX_STEPS):
-        ids = offenders(rigid + reach[:, None] * motion, False)
+        ids = offenders(rigid + reach[:, None] * motion)
         if len(ids) == 0:
             break
-        reach[ids] *= 0.0 if step >= _RELAX_STEPS - 4 else 0.5
+        reach[ids] *= 0.0 if step >= _RELAX_STEPS - 16 else 0.5
     return rigid + reach[:, None] * motion

@@ -18,6 +18,7 @@ _LOWER = list(topo.INNER_LIP_LOWER[1:-1])
 _CORNERS = [topo.INNER_LIP_UPPER[0], topo.INNER_LIP_UPPER[-1]]
 _CAVITY_COLOUR = np.array([34.0, 14.0, 16.0], dtype=np.float32)  # RGB at the throat side of the cavity
 _TONGUE_COLOUR = np.array([112.0, 48.0, 54.0], dtype=np.float32)
+_UPPER_TEETH_SHARE = 0.8  # share of the portrait's visible mouth interior that belongs to the upper jaw
 _BACK_DARKENING = 0.6  # how much darker the middle (back) of the cavity is than its rim
 _LIP_SHADOW = 0.45  # darkening right under the upper lip, fading over a quarter of the gap
 
@@ -53,11 +54,11 @@ def mouth_layer(src: np.ndarray, dst: np.ndarray, image_size: tuple[int, int]) -
     alpha = polygon_mask(shape, dst[inner] - origin)
     if alpha.max() < 0.05:
         return None
-    # Teeth hang from their jaws: the upper half of the portrait's mouth interior moves with the upper lip,
-    # the lower half with the lower lip, each unstretched.
+    # Teeth hang from their jaws: the upper part of the portrait's mouth interior moves with the upper lip,
+    # the rest with the lower lip, each unstretched (a smile shows mostly upper teeth).
     shift_up = (dst[_UPPER] - src[_UPPER]).mean(axis=0)
     shift_lo = (dst[_LOWER] - src[_LOWER]).mean(axis=0)
-    mid = (src[_UPPER] + src[_LOWER]) / 2
+    mid = src[_UPPER] + _UPPER_TEETH_SHARE * (src[_LOWER] - src[_UPPER])
     a, b = src[_CORNERS[0]][None], src[_CORNERS[1]][None]
     upper_half = np.concatenate([a, src[_UPPER], b, mid[::-1]])
     lower_half = np.concatenate([a, mid, b, src[_LOWER][::-1]])
