@@ -19,14 +19,13 @@ import numpy as np
 
 from engine import face_topology as topo
 from engine.animator import Animator, AvatarFrame, Motion, Portrait
-from engine.warp_map import FrameMotion, HeadShape, SourceMap, build_source_map
+from engine.warp_map import HEAD_ZONE, FrameMotion, HeadShape, SourceMap, build_source_map, fit_head_to_band
 from engine.warp_motion import EYES, PINNED, cap_scale, close_shut_eyes, head_similarity, relax_folds, signed_areas
 from engine.warp_mouth import mouth_layer, paint_mouth
 
 _INNER_UPPER = list(topo.INNER_LIP_UPPER[1:-1])
 _INNER_LOWER = list(topo.INNER_LIP_LOWER[1:-1])
 _OVAL = list(topo.FACE_OVAL)
-_HEAD_RING_SCALE = 1.4  # ring that moves with the head (hair, ears, neck top), in face-oval spokes
 GRID_STEP = 4  # the source map is computed every GRID_STEP pixels and upsampled (exactly near eyes and lips)
 
 
@@ -48,10 +47,10 @@ class WarpMesh:
         return topo.NUM_LANDMARKS
 
 
-def _head_ring(points: np.ndarray) -> np.ndarray:
+def _head_ring(points: np.ndarray, shape: HeadShape) -> np.ndarray:
+    """Ring that moves with the head (hair, ears, neck top): each face-oval spoke out to HEAD_ZONE radii."""
     oval = points[_OVAL]
-    centre = oval.mean(axis=0)
-    return centre + _HEAD_RING_SCALE * (oval - centre)
+    return shape.centre + (oval - shape.centre) * (HEAD_ZONE / shape.radius(oval))[:, None]
 
 
 def _open_mouth_layout(points: np.ndarray) -> np.ndarray:
@@ -119,7 +118,8 @@ def build_mesh(src: np.ndarray, image_size: tuple[int, int]) -> WarpMesh:
     """Triangulate a source layout (478, 2) for an image of (H, W); reuse the mesh for every frame."""
     src = np.asarray(src, dtype=np.float64)[:, :2]
     h, w = image_size
-    vertices = np.concatenate([src, _head_ring(src)])
+    shape = HeadShape.of(src)
+    vertices = np.concatenate([src, _head_ring(src, shape)])
     layout = vertices.copy()
     layout[: topo.NUM_LANDMARKS] = _open_mouth_layout(src)
     triangles = _delaunay(layout)
@@ -127,7 +127,7 @@ def build_mesh(src: np.ndarray, image_size: tuple[int, int]) -> WarpMesh:
     orientation = np.sign(signed_areas(layout[triangles]))
     keep = orientation != 0
     triangles = triangles[keep]
-    return WarpMesh(vertices, triangles, (h, w), orientation[keep], _collapsible(triangles), HeadShape.of(src),
+    return WarpMesh(vertices, triangles, (h, w), orientation[keep], _collapsible(triangles), shape,
                     _smoothing_edges(layout, triangles))
 
 
@@ -137,6 +137,10 @@ def frame_motion(mesh: WarpMesh, dst: np.ndarray) -> FrameMotion:
     src = mesh.src_vertices
     dst = np.asarray(dst, dtype=np.float64)[:n, :2]
     head, dst = cap_scale(head_similarity(src[:n], dst), dst)
+    fitted = fit_head_to_band(head, mesh.shape)  # a move the bounded falloff cannot take is made smaller
+    if fitted is not head:
+        dst = fitted.apply(head.inverse().apply(dst))
+        head = fitted
     dst = close_shut_eyes(src[:n], dst, abs(head.z))
     rigid = head.apply(src)
     wanted = rigid.copy()

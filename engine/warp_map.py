@@ -1,10 +1,12 @@
 """The backward source map of one warped frame: for every output pixel, where in the portrait to sample it.
 
-Three zones, one continuous map: inside the mesh (face landmarks out to a ring around the head) the mesh's
-piecewise-affine map; around it the head's similarity (hair, ears, neck), fading out with a smoothstep over
-a wide band into the background, which maps to itself. The map is computed on a coarse grid (every
-`step`-th pixel, vectorised) and upsampled linearly; where it bends sharply (eyes, mouth) one patch is
-computed at every pixel instead.
+Three zones, one continuous map: inside the mesh (face landmarks out to a ring around the head at HEAD_ZONE
+face-oval radii) the mesh's piecewise-affine map; from the ring out to FALLOFF_END radii the head's
+similarity (hair, ears, neck) fading out with a smoothstep, faster below the chin (the neck and shoulders
+move less than the head); beyond, the background maps to itself. The band is bounded: a head motion that
+would fold it is scaled down (`fit_head_to_band`) rather than spread over the whole picture. The map is
+computed on a coarse grid (every `step`-th pixel, vectorised) and upsampled linearly; where it bends
+sharply (eyes, mouth) one patch is computed at every pixel instead.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from engine import face_topology as topo
 from engine.warp_motion import Similarity
 from engine.warp_raster import rasterise_source_map
 
-HEAD_ZONE = 1.6  # in face-oval radii: out to here the head moves rigidly (the mesh's ring sits inside)
-MIN_FALLOFF = 1.6  # in face-oval radii: narrowest band over which the head's motion fades into the background
+HEAD_ZONE = 1.3  # in face-oval radii: the mesh's head ring, out to which the head moves rigidly (hair, ears)
+FALLOFF_END = 2.5  # in face-oval radii: the head's motion has faded out here; the background beyond stays put
+NECK_STIFFNESS = 0.8  # below the chin the falloff runs this much faster at first: the neck moves less than the head
+SQUEEZE_KNEE = 0.5  # fold load (1 - area ratio of the band's backward map) up to which the head moves as driven
+MAX_SQUEEZE = 0.8  # fold load the band may reach at most: beyond, the head's motion is scaled down (never folds)
 _PATCH_MARGIN = 3  # pixels around the eyes and lips computed exactly
 _PATCH_POINTS = list(topo.RIGHT_EYE + topo.LEFT_EYE + topo.OUTER_LIPS)  # one patch: one call beats three
 
@@ -29,6 +34,7 @@ class HeadShape:
 
     centre: np.ndarray
     axes: np.ndarray
+    down: np.ndarray  # (2,) unit vector forehead -> chin
 
     @classmethod
     def of(cls, landmarks: np.ndarray) -> HeadShape:
@@ -37,7 +43,8 @@ class HeadShape:
         centre = oval.mean(axis=0)
         cov = np.cov((oval - centre).T, bias=True)
         vals, vecs = np.linalg.eigh(cov)
-        return cls(centre, vecs * np.sqrt(2.0 * np.maximum(vals, 1e-6)))
+        down = landmarks[topo.CHIN] - landmarks[topo.FOREHEAD]
+        return cls(centre, vecs * np.sqrt(2.0 * np.maximum(vals, 1e-6)), down / max(np.linalg.norm(down), 1e-9))
 
     def radius(self, points: np.ndarray) -> np.ndarray:
         """(..., 2) portrait points -> (...,) their distance from the centre in face-oval radii."""
@@ -75,37 +82,68 @@ class FrameMotion:
     image_size: tuple[int, int]  # (H, W)
 
 
-def _falloff_band(motion: FrameMotion) -> float:
-    """Width (in face-oval radii) of the fade from head to background: wide enough that it never folds."""
-    rim = motion.head.apply(motion.shape.outline(HEAD_ZONE + MIN_FALLOFF))
-    inverse = _inverse(motion.head)
-    shift = np.linalg.norm(inverse.apply(rim) - rim, axis=1).max()
-    short_axis = np.linalg.svd(motion.shape.axes, compute_uv=False).min() * abs(motion.head.z)
-    return max(MIN_FALLOFF, 3.0 * shift / max(short_axis, 1e-6))  # smoothstep slope 1.5/band: |dw| |shift| <= 0.5
+def follow_weight(shape: HeadShape, points: np.ndarray) -> np.ndarray:
+    """(..., 2) portrait points -> (...,) share of the head's motion they take: 1 on the head, 0 from FALLOFF_END."""
+    t = np.clip((shape.radius(points) - HEAD_ZONE) / (FALLOFF_END - HEAD_ZONE), 0.0, 1.0)
+    fade = t * t * (3.0 - 2.0 * t)
+    x, y = points[..., 0] - shape.centre[0], points[..., 1] - shape.centre[1]
+    below = np.clip((x * shape.down[0] + y * shape.down[1]) / np.maximum(np.sqrt(x * x + y * y), 1e-9), 0.0, 1.0)
+    return (1.0 - fade) * (1.0 - NECK_STIFFNESS * below * fade)  # C1 at the ring: no crease around the head
 
 
-def _inverse(head: Similarity) -> Similarity:
-    return Similarity(1.0 / head.z, head.dst_centre, head.src_centre)
+def outside_map(head: Similarity, shape: HeadShape, px: np.ndarray) -> np.ndarray:
+    """(..., 2) output pixels outside the mesh -> their source: the head's inverse motion, faded by follow_weight."""
+    rigid = head.inverse().apply(px)
+    return px + follow_weight(shape, rigid)[..., None] * (rigid - px)
 
 
-def _box(motion: FrameMotion, band: float) -> tuple[int, int, int, int] | None:
+def band_squeeze(head: Similarity, shape: HeadShape) -> float:
+    """Fold load of the falloff band: 1 - the smallest area ratio of its backward map (>= 1 would fold it)."""
+    radii = np.linspace(HEAD_ZONE, FALLOFF_END, 13)
+    px = head.apply(np.concatenate([shape.outline(r, 48) for r in radii]))  # (N, 2) output points in the band
+    eps = 0.5
+    here = outside_map(head, shape, px)
+    dx = (outside_map(head, shape, px + [eps, 0.0]) - here) / eps
+    dy = (outside_map(head, shape, px + [0.0, eps]) - here) / eps
+    return float(1.0 - (dx[:, 0] * dy[:, 1] - dx[:, 1] * dy[:, 0]).min())
+
+
+def fit_head_to_band(head: Similarity, shape: HeadShape) -> Similarity:
+    """The head motion scaled towards rest just enough that the bounded band never folds.
+
+    Up to SQUEEZE_KNEE the motion is kept as driven; above, the fold load saturates smoothly at MAX_SQUEEZE
+    (the load grows about linearly with the motion's share, so a few rescaled tries settle it).
+    """
+    load = band_squeeze(head, shape)
+    if load <= SQUEEZE_KNEE:
+        return head
+    room = MAX_SQUEEZE - SQUEEZE_KNEE
+    target = SQUEEZE_KNEE + room * np.tanh((load - SQUEEZE_KNEE) / room)
+    share = 1.0
+    for _ in range(4):
+        share *= target / load
+        fitted = head.towards_rest(share)
+        load = band_squeeze(fitted, shape)
+        if load <= target + 1e-3:
+            break
+    return fitted
+
+
+def _box(motion: FrameMotion) -> tuple[int, int, int, int] | None:
     h, w = motion.image_size
     moving = np.abs(motion.dst_vertices - motion.src_vertices).max(axis=1) > 1e-3
     if not moving.any():
         return None
-    reach = np.concatenate([motion.head.apply(motion.shape.outline(HEAD_ZONE + band)), motion.dst_vertices])
+    reach = np.concatenate([motion.head.apply(motion.shape.outline(FALLOFF_END, 64)), motion.dst_vertices])
     x0, y0 = np.clip(np.floor(reach.min(axis=0)).astype(int), 0, [w, h])
     x1, y1 = np.clip(np.ceil(reach.max(axis=0)).astype(int) + 1, 0, [w, h])
     return None if x1 <= x0 or y1 <= y0 else (int(x0), int(y0), int(x1), int(y1))
 
 
-def _grid_sources(motion: FrameMotion, band: float, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+def _grid_sources(motion: FrameMotion, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """Source positions (len(ys), len(xs), 2) float32 of the output pixel grid xs x ys (image pixels)."""
     px = np.stack(np.meshgrid(xs, ys), axis=-1)  # (gh, gw, 2)
-    rigid = _inverse(motion.head).apply(px.reshape(-1, 2)).reshape(px.shape)
-    t = np.clip((motion.shape.radius(rigid) - HEAD_ZONE) / band, 0.0, 1.0)
-    follow = 1.0 - t * t * (3.0 - 2.0 * t)
-    out = (px + follow[..., None] * (rigid - px)).astype(np.float32)
+    out = outside_map(motion.head, motion.shape, px).astype(np.float32)
     step_x = xs[1] - xs[0] if len(xs) > 1 else 1.0
     step_y = ys[1] - ys[0] if len(ys) > 1 else 1.0
     dst = motion.dst_vertices[motion.triangles]  # (T, 3, 2)
@@ -119,8 +157,7 @@ def _grid_sources(motion: FrameMotion, band: float, xs: np.ndarray, ys: np.ndarr
 
 def build_source_map(motion: FrameMotion, step: int) -> SourceMap | None:
     """The frame's backward map, or None when nothing moves (the output is the portrait itself)."""
-    band = _falloff_band(motion)
-    box = _box(motion, band)
+    box = _box(motion)
     if box is None:
         return None
     x0, y0, x1, y1 = box
@@ -128,13 +165,13 @@ def build_source_map(motion: FrameMotion, step: int) -> SourceMap | None:
     offset = (step - 1) / 2.0 - step
     xs = x0 + offset + step * np.arange(gw, dtype=np.float64)
     ys = y0 + offset + step * np.arange(gh, dtype=np.float64)
-    source = SourceMap(box, step, _grid_sources(motion, band, xs, ys))
+    source = SourceMap(box, step, _grid_sources(motion, xs, ys))
     if step == 1:
         return source
     pts = motion.dst_vertices[_PATCH_POINTS]
     px0, py0 = np.clip(np.floor(pts.min(axis=0)).astype(int) - _PATCH_MARGIN, [x0, y0], [x1, y1])
     px1, py1 = np.clip(np.ceil(pts.max(axis=0)).astype(int) + _PATCH_MARGIN + 1, [x0, y0], [x1, y1])
     if px1 > px0 and py1 > py0:
-        grid = _grid_sources(motion, band, np.arange(px0, px1, dtype=np.float64), np.arange(py0, py1, dtype=np.float64))
+        grid = _grid_sources(motion, np.arange(px0, px1, dtype=np.float64), np.arange(py0, py1, dtype=np.float64))
         source.patches.append((int(py0 - y0), int(px0 - x0), grid))
     return source

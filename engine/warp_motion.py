@@ -41,6 +41,15 @@ class Similarity:
         a, b = self.z.real, self.z.imag  # elementwise: a BLAS call costs more than the arithmetic here
         return np.stack([a * x - b * y + self.dst_centre[0], b * x + a * y + self.dst_centre[1]], axis=-1)
 
+    def inverse(self) -> Similarity:
+        """The similarity undoing this one."""
+        return Similarity(1.0 / self.z, self.dst_centre, self.src_centre)
+
+    def towards_rest(self, share: float) -> Similarity:
+        """The motion scaled to `share` of itself: every point moves `share` of the way it moved."""
+        return Similarity(1.0 + share * (self.z - 1.0), self.src_centre,
+                          self.src_centre + share * (self.dst_centre - self.src_centre))
+
     def matrix(self) -> np.ndarray:
         """(2, 2) linear part."""
         return np.array([[self.z.real, -self.z.imag], [self.z.imag, self.z.real]])

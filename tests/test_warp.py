@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -203,3 +204,62 @@ def test_torch_warp_equals_the_cpu_warp_within_a_grey_level(default_portrait):
         cpu = warp_with_mesh(default_portrait.image, mesh, dst)
         gpu_path = warp_with_mesh_torch(torch.from_numpy(default_portrait.image.copy()), mesh, dst).numpy()
         assert np.abs(cpu.astype(int) - gpu_path).mean() < 1.0
+
+
+@pytest.fixture(scope="module")
+def obama(face_tracker):
+    """The half-body obama portrait (flags and curtains behind) and its tracked (478, 3) landmarks."""
+    image = read_rgb(PORTRAITS / "obama.jpg")
+    return image, face_tracker.detect(image).astype(np.float64)
+
+
+def test_a_large_head_move_leaves_the_background_put_and_moves_the_head_ring(obama):
+    from engine.warp import frame_motion
+
+    image, lm3 = obama
+    lm = lm3[:, :2]
+    mesh = build_mesh(lm, image.shape[:2])
+    centre = lm[list(topo.FACE_OVAL)].mean(axis=0)
+    move = (centre, 10.0, 1.0, [25.0, 0.0])  # a real head's translation and roll
+    out = warp_with_mesh(image, mesh, _similarity(lm, *move))
+    h, w = image.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    far = mesh.shape.radius(np.stack([xs, ys], axis=-1)) > 3.0
+    diff = np.abs(out.astype(int) - image).mean(axis=2)
+    assert far.mean() > 0.3 and diff[far].mean() < 1.0
+    for corner in (diff[:60, :60], diff[:60, -60:], diff[-60:, :60], diff[-60:, -60:]):
+        assert corner.mean() < 1.0
+    ring = mesh.src_vertices[topo.NUM_LANDMARKS :]
+    assert np.abs(frame_motion(mesh, _similarity(lm, *move)).dst_vertices[topo.NUM_LANDMARKS :]
+                  - _similarity(ring, *move)).max() < 1.0
+    hair = mesh.shape.outline(1.2, 64)  # hair and ears just outside the face: carried along by the head
+    moved = _similarity(hair, *move).astype(np.float32)
+    at_moved = cv2.remap(out, moved[:, None, 0], moved[:, None, 1], cv2.INTER_LINEAR).astype(int)
+    at_portrait = cv2.remap(image, hair[:, None, 0].astype(np.float32), hair[:, None, 1].astype(np.float32),
+                            cv2.INTER_LINEAR).astype(int)
+    assert np.abs(at_moved - at_portrait).mean() < 3.0
+
+
+def test_the_background_map_never_folds_over_the_demo_clip_on_a_half_body_portrait(obama, demo_landmarks):
+    from engine.driving import Retargeter
+    from engine.warp import frame_motion
+    from engine.warp_map import HEAD_ZONE, build_source_map
+
+    image, lm3 = obama
+    mesh = build_mesh(lm3[:, :2], image.shape[:2])
+    retargeter = Retargeter(lm3)
+    worst = np.inf
+    for i, driving in enumerate(demo_landmarks):
+        motion = frame_motion(mesh, retargeter.retarget(driving, i / 30).landmarks)
+        source = build_source_map(motion, 4)
+        if source is None:
+            continue
+        grid = source.coarse.astype(np.float64)
+        dx, dy = grid[1:-1, 2:] - grid[1:-1, :-2], grid[2:, 1:-1] - grid[:-2, 1:-1]
+        det = (dx[..., 0] * dy[..., 1] - dx[..., 1] * dy[..., 0]) / (2 * 4) ** 2
+        x0, y0 = source.box[:2]
+        gys, gxs = np.mgrid[1 : grid.shape[0] - 1, 1 : grid.shape[1] - 1]
+        px = np.stack([x0 + 4 * (gxs - 1) + 1.5, y0 + 4 * (gys - 1) + 1.5], axis=-1)
+        outside = mesh.shape.radius(motion.head.inverse().apply(px)) > HEAD_ZONE + 0.05
+        worst = min(worst, det[outside].min())
+    assert worst > 0.1
