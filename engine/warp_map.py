@@ -35,6 +35,7 @@ class HeadShape:
     centre: np.ndarray
     axes: np.ndarray
     down: np.ndarray  # (2,) unit vector forehead -> chin
+    band_points: np.ndarray  # (N, 2) portrait points sampling the falloff band, where its fold load is measured
 
     @classmethod
     def of(cls, landmarks: np.ndarray) -> HeadShape:
@@ -43,8 +44,13 @@ class HeadShape:
         centre = oval.mean(axis=0)
         cov = np.cov((oval - centre).T, bias=True)
         vals, vecs = np.linalg.eigh(cov)
+        axes = vecs * np.sqrt(2.0 * np.maximum(vals, 1e-6))
         down = landmarks[topo.CHIN] - landmarks[topo.FOREHEAD]
-        return cls(centre, vecs * np.sqrt(2.0 * np.maximum(vals, 1e-6)), down / max(np.linalg.norm(down), 1e-9))
+        angle = np.linspace(0.0, 2 * np.pi, 40, endpoint=False)
+        circle = np.stack([np.cos(angle), np.sin(angle)], 1) @ axes.T  # (40, 2)
+        radii = np.linspace(HEAD_ZONE, FALLOFF_END, 9)
+        band = (centre + radii[:, None, None] * circle).reshape(-1, 2)
+        return cls(centre, axes, down / max(np.linalg.norm(down), 1e-9), band)
 
     def radius(self, points: np.ndarray) -> np.ndarray:
         """(..., 2) portrait points -> (...,) their distance from the centre in face-oval radii."""
@@ -99,12 +105,12 @@ def outside_map(head: Similarity, shape: HeadShape, px: np.ndarray) -> np.ndarra
 
 def band_squeeze(head: Similarity, shape: HeadShape) -> float:
     """Fold load of the falloff band: 1 - the smallest area ratio of its backward map (>= 1 would fold it)."""
-    radii = np.linspace(HEAD_ZONE, FALLOFF_END, 13)
-    px = head.apply(np.concatenate([shape.outline(r, 48) for r in radii]))  # (N, 2) output points in the band
+    px = head.apply(shape.band_points)  # (N, 2) output points in the band
     eps = 0.5
-    here = outside_map(head, shape, px)
-    dx = (outside_map(head, shape, px + [eps, 0.0]) - here) / eps
-    dy = (outside_map(head, shape, px + [0.0, eps]) - here) / eps
+    n = len(px)
+    mapped = outside_map(head, shape, np.concatenate([px, px + [eps, 0.0], px + [0.0, eps]]))  # one pass: 3 N
+    dx = (mapped[n : 2 * n] - mapped[:n]) / eps
+    dy = (mapped[2 * n :] - mapped[:n]) / eps
     return float(1.0 - (dx[:, 0] * dy[:, 1] - dx[:, 1] * dy[:, 0]).min())
 
 

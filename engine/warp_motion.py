@@ -133,13 +133,15 @@ def relax_folds(rigid: np.ndarray, wanted: np.ndarray, triangles: np.ndarray, co
     floor = np.where(free, -np.inf, np.minimum(MIN_AREA_FRACTION * np.abs(rigid_area), rigid_area))
     moving = np.abs(wanted - rigid).max(axis=1) > 0
     motion = wanted - rigid
-    edges = np.concatenate([edges, edges[:, ::-1]])  # (2E, 2) both directions
-    degree = np.maximum(np.bincount(edges[:, 0], minlength=len(rigid)), 1)
 
     def offenders(pos: np.ndarray) -> np.ndarray:
         tris = triangles[signed_areas(pos[triangles]) * orientation < floor]
         return np.unique(tris[~pinned[tris] & moving[tris]])
 
+    if not (signed_areas(wanted[triangles]) * orientation < floor).any():
+        return wanted  # most frames: nothing folds, so no neighbour sums are needed
+    edges = np.concatenate([edges, edges[:, ::-1]])  # (2E, 2) both directions
+    degree = np.maximum(np.bincount(edges[:, 0], minlength=len(rigid)), 1)
     for _ in range(_SMOOTH_STEPS):
         ids = offenders(rigid + motion)
         if len(ids) == 0:
