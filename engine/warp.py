@@ -20,7 +20,7 @@ import numpy as np
 from engine import face_topology as topo
 from engine.animator import Animator, AvatarFrame, Motion, Portrait
 from engine.warp_map import HEAD_ZONE, FrameMotion, HeadShape, SourceMap, build_source_map, fit_head_to_band
-from engine.warp_motion import EYES, PINNED, cap_scale, close_shut_eyes, head_similarity, relax_folds, signed_areas
+from engine.warp_motion import EYES, FoldGraph, cap_scale, close_shut_eyes, head_similarity, relax_folds, signed_areas
 from engine.warp_mouth import mouth_layer, paint_mouth
 
 _INNER_UPPER = list(topo.INNER_LIP_UPPER[1:-1])
@@ -39,7 +39,7 @@ class WarpMesh:
     orientation: np.ndarray  # (T,) +-1: sign of each triangle's area in the (mouth-opened) layout
     collapsible: np.ndarray  # (T,) bool: eye-aperture and mouth-gap triangles, which may shrink to nothing
     shape: HeadShape  # the portrait's face as an ellipse: the head zone and its falloff are measured in it
-    edges: np.ndarray  # (E, 2) mesh edges along which fold relaxation shares motion (none across the mouth)
+    folds: FoldGraph  # the fold relaxation's per-mesh constants: neighbours (none across the mouth), pins
 
     @property
     def num_landmarks(self) -> int:
@@ -127,8 +127,9 @@ def build_mesh(src: np.ndarray, image_size: tuple[int, int]) -> WarpMesh:
     orientation = np.sign(signed_areas(layout[triangles]))
     keep = orientation != 0
     triangles = triangles[keep]
-    return WarpMesh(vertices, triangles, (h, w), orientation[keep], _collapsible(triangles), shape,
-                    _smoothing_edges(layout, triangles))
+    orientation, collapsible = orientation[keep], _collapsible(triangles)
+    folds = FoldGraph.of(triangles, orientation, collapsible, _smoothing_edges(layout, triangles), len(vertices))
+    return WarpMesh(vertices, triangles, (h, w), orientation, collapsible, shape, folds)
 
 
 def frame_motion(mesh: WarpMesh, dst: np.ndarray) -> FrameMotion:
@@ -145,10 +146,7 @@ def frame_motion(mesh: WarpMesh, dst: np.ndarray) -> FrameMotion:
     rigid = head.apply(src)
     wanted = rigid.copy()
     wanted[:n] = dst
-    pinned = np.zeros(len(src), dtype=bool)
-    pinned[list(PINNED)] = True
-    dst_v = relax_folds(rigid, wanted, mesh.triangles, mesh.collapsible, mesh.orientation, pinned,
-                        mesh.edges)
+    dst_v = relax_folds(rigid, wanted, mesh.folds)
     return FrameMotion(src, dst_v, mesh.triangles, head, mesh.shape, mesh.image_size)
 
 

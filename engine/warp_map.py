@@ -146,19 +146,31 @@ def _box(motion: FrameMotion) -> tuple[int, int, int, int] | None:
     return None if x1 <= x0 or y1 <= y0 else (int(x0), int(y0), int(x1), int(y1))
 
 
-def _grid_sources(motion: FrameMotion, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """Source positions (len(ys), len(xs), 2) float32 of the output pixel grid xs x ys (image pixels)."""
-    px = np.stack(np.meshgrid(xs, ys), axis=-1)  # (gh, gw, 2)
-    out = outside_map(motion.head, motion.shape, px).astype(np.float32)
-    step_x = xs[1] - xs[0] if len(xs) > 1 else 1.0
-    step_y = ys[1] - ys[0] if len(ys) > 1 else 1.0
+def _grid_sources(motion: FrameMotion, grids: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+    """Source positions (len(ys), len(xs), 2) float32 of each output pixel grid xs x ys (image pixels).
+
+    All grids in one pass: the outside map over their points at once, then one scan conversion.
+    """
+    shapes = np.array([(len(ys), len(xs)) for xs, ys in grids], dtype=np.int64)
+    sizes = shapes.prod(axis=1)
+    starts = np.cumsum(sizes) - sizes
+    px = np.concatenate([np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2) for xs, ys in grids])
+    flat = outside_map(motion.head, motion.shape, px).astype(np.float32)  # (M, 2)
     dst = motion.dst_vertices[motion.triangles]  # (T, 3, 2)
-    grid_tris = np.stack([(dst[..., 0] - xs[0]) / step_x, (dst[..., 1] - ys[0]) / step_y], axis=-1)
-    lo, hi = grid_tris.min(axis=1), grid_tris.max(axis=1)
-    near = (hi[:, 0] >= 0) & (hi[:, 1] >= 0) & (lo[:, 0] <= len(xs) - 1) & (lo[:, 1] <= len(ys) - 1)
     src = motion.src_vertices[motion.triangles]
-    rasterise_source_map(grid_tris[near], src[near], out.shape[:2], out)
-    return out
+    d_lo, d_hi = dst.min(axis=1), dst.max(axis=1)
+    tris, sources, tri_shape, tri_start = [], [], [], []
+    for g, (xs, ys) in enumerate(grids):
+        step_x = xs[1] - xs[0] if len(xs) > 1 else 1.0
+        step_y = ys[1] - ys[0] if len(ys) > 1 else 1.0
+        near = ((d_hi[:, 0] >= xs[0]) & (d_hi[:, 1] >= ys[0]) & (d_lo[:, 0] <= xs[-1]) & (d_lo[:, 1] <= ys[-1]))
+        tris.append(np.stack([(dst[near, :, 0] - xs[0]) / step_x, (dst[near, :, 1] - ys[0]) / step_y], axis=-1))
+        sources.append(src[near])
+        tri_shape.append(np.broadcast_to(shapes[g], (int(near.sum()), 2)))
+        tri_start.append(np.full(int(near.sum()), starts[g]))
+    rasterise_source_map(np.concatenate(tris), np.concatenate(sources), np.concatenate(tri_shape),
+                         np.concatenate(tri_start), flat)
+    return [flat[a : a + n].reshape(int(r), int(c), 2) for a, n, (r, c) in zip(starts, sizes, shapes, strict=True)]
 
 
 def build_source_map(motion: FrameMotion, step: int) -> SourceMap | None:
@@ -169,15 +181,18 @@ def build_source_map(motion: FrameMotion, step: int) -> SourceMap | None:
     x0, y0, x1, y1 = box
     gw, gh = -(-(x1 - x0) // step) + 2, -(-(y1 - y0) // step) + 2
     offset = (step - 1) / 2.0 - step
-    xs = x0 + offset + step * np.arange(gw, dtype=np.float64)
-    ys = y0 + offset + step * np.arange(gh, dtype=np.float64)
-    source = SourceMap(box, step, _grid_sources(motion, xs, ys))
-    if step == 1:
-        return source
-    pts = motion.dst_vertices[_PATCH_POINTS]
-    px0, py0 = np.clip(np.floor(pts.min(axis=0)).astype(int) - _PATCH_MARGIN, [x0, y0], [x1, y1])
-    px1, py1 = np.clip(np.ceil(pts.max(axis=0)).astype(int) + _PATCH_MARGIN + 1, [x0, y0], [x1, y1])
-    if px1 > px0 and py1 > py0:
-        grid = _grid_sources(motion, np.arange(px0, px1, dtype=np.float64), np.arange(py0, py1, dtype=np.float64))
-        source.patches.append((int(py0 - y0), int(px0 - x0), grid))
+    xs, ys = x0 + offset + step * np.arange(gw, dtype=np.float64), y0 + offset + step * np.arange(gh, dtype=np.float64)
+    grids = [(xs, ys)]
+    patch = None
+    if step > 1:
+        pts = motion.dst_vertices[_PATCH_POINTS]
+        px0, py0 = np.clip(np.floor(pts.min(axis=0)).astype(int) - _PATCH_MARGIN, [x0, y0], [x1, y1])
+        px1, py1 = np.clip(np.ceil(pts.max(axis=0)).astype(int) + _PATCH_MARGIN + 1, [x0, y0], [x1, y1])
+        if px1 > px0 and py1 > py0:
+            patch = (int(py0 - y0), int(px0 - x0))
+            grids.append((np.arange(px0, px1, dtype=np.float64), np.arange(py0, py1, dtype=np.float64)))
+    maps = _grid_sources(motion, grids)
+    source = SourceMap(box, step, maps[0])
+    if patch is not None:
+        source.patches.append((*patch, maps[1]))
     return source

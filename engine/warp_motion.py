@@ -112,47 +112,93 @@ def signed_areas(tris: np.ndarray) -> np.ndarray:
     return e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
 
 
-def relax_folds(rigid: np.ndarray, wanted: np.ndarray, triangles: np.ndarray, collapsible: np.ndarray,
-                orientation: np.ndarray, pinned: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def _csr(keys: np.ndarray, values: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group `values` by integer `keys` (both (N,)): (count + 1,) offsets and the values in key order."""
+    order = np.argsort(keys, kind="stable")  # stable: each group keeps the input order
+    return np.concatenate([[0], np.cumsum(np.bincount(keys, minlength=count))]), values[order]
+
+
+def _groups(offsets: np.ndarray, values: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The groups of `ids` (K,) concatenated, and each group's size (K,)."""
+    sizes = offsets[ids + 1] - offsets[ids]
+    first = np.repeat(offsets[ids] - (np.cumsum(sizes) - sizes), sizes)
+    return values[first + np.arange(len(first))], sizes
+
+
+@dataclass(frozen=True)
+class FoldGraph:
+    """What the fold relaxation needs of a mesh, built once with it: neighbours and incident triangles."""
+
+    triangles: np.ndarray  # (T, 3)
+    orientation: np.ndarray  # (T,) +-1: the sign each triangle's area should have
+    free: np.ndarray  # (T,) bool: triangles left unconstrained (see relax_folds)
+    pinned: np.ndarray  # (V,) bool: lip contour landmarks, never moved
+    neighbour_offsets: np.ndarray  # (V + 1,) CSR over `neighbours`
+    neighbours: np.ndarray  # (2E,) each vertex's neighbours along the smoothing edges
+    triangle_offsets: np.ndarray  # (V + 1,) CSR over `incident`
+    incident: np.ndarray  # (3T,) each vertex's triangles
+
+    @classmethod
+    def of(cls, triangles: np.ndarray, orientation: np.ndarray, collapsible: np.ndarray, edges: np.ndarray,
+           num_vertices: int) -> FoldGraph:
+        """triangles (T, 3), orientation (T,), collapsible (T,) bool: mouth-gap and eye-aperture triangles;
+        edges (E, 2) along which motion is shared (none across the mouth)."""
+        pinned = np.zeros(num_vertices, dtype=bool)
+        pinned[list(PINNED)] = True
+        # Gap and aperture triangles are slivers along one contour (their orientation is tracker noise),
+        # painted over (the mouth) or squeezed shut (the eyes); lip-band triangles of contour points only
+        # follow the tracker: all are left free.
+        free = collapsible | pinned[triangles].all(axis=1)
+        both = np.concatenate([edges, edges[:, ::-1]])
+        neighbour_offsets, neighbours = _csr(both[:, 0], both[:, 1], num_vertices)
+        triangle_offsets, incident = _csr(triangles.ravel(), np.repeat(np.arange(len(triangles)), 3), num_vertices)
+        return cls(triangles, orientation, free, pinned, neighbour_offsets, neighbours, triangle_offsets, incident)
+
+
+def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.ndarray:
     """Vertices (V, 2) as close to `wanted` as keeps every triangle's orientation.
 
-    rigid: (V, 2) positions under the head similarity alone (never folded); triangles (T, 3);
-    collapsible (T,) bool: mouth-gap and eye-aperture triangles, left unconstrained;
-    orientation (T,) +-1: the sign each triangle's area should have; pinned (V,) bool: lip contour
-    landmarks, which the tracker sees best and the expression lives in; edges (E, 2): neighbours.
-    Pinned vertices never move: the offending triangles' other vertices are moved to their neighbours'
-    centroid (a lip contour pushed past the lip's inside takes it along), then, if that is not enough,
-    pulled back towards `rigid`. A fold the lip contours make by themselves is left as tracked; a triangle
-    already folded in the portrait (crossed lips of a shut mouth) only may not fold further.
+    rigid: (V, 2) positions under the head similarity alone (never folded). Pinned vertices never move:
+    the offending triangles' other vertices are moved to their neighbours' centroid (a lip contour pushed
+    past the lip's inside takes it along), then, if that is not enough, pulled back towards `rigid`. A fold
+    the lip contours make by themselves is left as tracked; a triangle already folded in the portrait
+    (crossed lips of a shut mouth) only may not fold further. Only triangles around moved vertices are
+    checked again: a fold is local, most of the mesh never changes.
     """
-    rigid_area = signed_areas(rigid[triangles]) * orientation
-    # Gap and aperture triangles are slivers along one contour (their orientation is tracker noise), painted
-    # over (the mouth) or squeezed shut (the eyes); lip-band triangles of contour points only follow the
-    # tracker: all are left free.
-    free = collapsible | pinned[triangles].all(axis=1)
-    floor = np.where(free, -np.inf, np.minimum(MIN_AREA_FRACTION * np.abs(rigid_area), rigid_area))
-    moving = np.abs(wanted - rigid).max(axis=1) > 0
-    motion = wanted - rigid
+    tris, orientation = graph.triangles, graph.orientation
+    rigid_area = signed_areas(rigid[tris]) * orientation
+    floor = np.where(graph.free, -np.inf, np.minimum(MIN_AREA_FRACTION * np.abs(rigid_area), rigid_area))
+    bad = signed_areas(wanted[tris]) * orientation < floor
+    if not bad.any():
+        return wanted  # most frames: nothing folds
+    movable = ~graph.pinned & (np.abs(wanted - rigid).max(axis=1) > 0)
+    pos = wanted.copy()
 
-    def offenders(pos: np.ndarray) -> np.ndarray:
-        tris = triangles[signed_areas(pos[triangles]) * orientation < floor]
-        return np.unique(tris[~pinned[tris] & moving[tris]])
+    def offenders() -> np.ndarray:
+        ids = np.unique(tris[bad])
+        return ids[movable[ids]]
 
-    if not (signed_areas(wanted[triangles]) * orientation < floor).any():
-        return wanted  # most frames: nothing folds, so no neighbour sums are needed
-    edges = np.concatenate([edges, edges[:, ::-1]])  # (2E, 2) both directions
-    degree = np.maximum(np.bincount(edges[:, 0], minlength=len(rigid)), 1)
+    def recheck(ids: np.ndarray) -> None:
+        near = np.unique(_groups(graph.triangle_offsets, graph.incident, ids)[0])
+        bad[near] = signed_areas(pos[tris[near]]) * orientation[near] < floor[near]
+
     for _ in range(_SMOOTH_STEPS):
-        ids = offenders(rigid + motion)
+        ids = offenders()
         if len(ids) == 0:
-            return rigid + motion
-        pos = rigid + motion  # an offender moves to its neighbours' centroid: inside their ring, unfolded
-        centroid = np.stack([np.bincount(edges[:, 0], pos[edges[:, 1], k], len(rigid)) for k in (0, 1)], 1)
-        motion[ids] = centroid[ids] / degree[ids, None] - rigid[ids]
+            return pos
+        around, sizes = _groups(graph.neighbour_offsets, graph.neighbours, ids)
+        ids, sizes = ids[sizes > 0], sizes[sizes > 0]
+        # An offender moves to its neighbours' centroid (all from the same positions): inside their ring.
+        sums = np.add.reduceat(pos[around], np.cumsum(sizes) - sizes) if len(around) else np.zeros((0, 2))
+        pos[ids] = sums / sizes[:, None]
+        recheck(ids)
+    motion = pos - rigid
     reach = np.ones(len(rigid))
     for step in range(_RELAX_STEPS):
-        ids = offenders(rigid + reach[:, None] * motion)
+        ids = offenders()
         if len(ids) == 0:
             break
         reach[ids] *= 0.0 if step >= _RELAX_STEPS - 16 else 0.5
-    return rigid + reach[:, None] * motion
+        pos[ids] = rigid[ids] + reach[ids, None] * motion[ids]
+        recheck(ids)
+    return pos

@@ -33,39 +33,40 @@ def affine_dst_to_src(d: np.ndarray, s: np.ndarray) -> np.ndarray:
     return out
 
 
-def rasterise_source_map(dst_tris: np.ndarray, src_tris: np.ndarray, shape: tuple[int, int],
-                         source_map: np.ndarray) -> np.ndarray:
-    """Write, for every grid point covered by a triangle, its source position into `source_map` in place.
+def rasterise_source_map(dst_tris: np.ndarray, src_tris: np.ndarray, grid_shape: np.ndarray, grid_start: np.ndarray,
+                         flat_map: np.ndarray) -> None:
+    """Write, for every grid point covered by a triangle, its source position into `flat_map` in place.
 
-    dst_tris: (T, 3, 2) triangles in grid units (grid point (row i, col j) sits at (x=j, y=i));
-    src_tris: (T, 3, 2) the same triangles in source pixels; source_map: (gh, gw, 2) float32.
-    Returns the (gh, gw) bool mask of covered grid points.
+    Several grids (a coarse one and exact patches) are filled in one pass: each triangle names its own.
+    dst_tris: (T, 3, 2) triangles in their grid's units (grid point (row i, col j) sits at (x=j, y=i));
+    src_tris: (T, 3, 2) the same triangles in source pixels; grid_shape (T, 2) (rows, cols) of each
+    triangle's grid, grid_start (T,) where that grid starts in flat_map (M, 2) float32 (grids row-major).
     """
-    gh, gw = shape
-    covered = np.zeros(gh * gw, dtype=bool)
     if len(dst_tris) == 0:
-        return covered.reshape(gh, gw)
+        return
+    rows, cols = grid_shape[:, 0], grid_shape[:, 1]
     ys = dst_tris[:, :, 1]
     r_lo = np.maximum(np.ceil(ys.min(axis=1) - 1e-9), 0).astype(np.int64)
-    r_hi = np.minimum(np.floor(ys.max(axis=1) + 1e-9), gh - 1).astype(np.int64)
+    r_hi = np.minimum(np.floor(ys.max(axis=1) + 1e-9), rows - 1).astype(np.int64)
     rows_per_tri = np.maximum(r_hi - r_lo + 1, 0)
     tri = np.repeat(np.arange(len(dst_tris)), rows_per_tri)  # (P,) one entry per (triangle, row)
     first = np.cumsum(rows_per_tri) - rows_per_tri
     row = r_lo[tri] + np.arange(len(tri)) - first[tri]
-    y = row.astype(np.float64)
-    x_min = np.full(len(tri), np.inf)
-    x_max = np.full(len(tri), -np.inf)
-    for a, b in _EDGES:  # three edges, each vectorised over all spans
-        pa, pb = dst_tris[tri, a], dst_tris[tri, b]
-        dy = pb[:, 1] - pa[:, 1]
-        crosses = (np.minimum(pa[:, 1], pb[:, 1]) <= y + 1e-9) & (y - 1e-9 <= np.maximum(pa[:, 1], pb[:, 1]))
-        crosses &= np.abs(dy) > 1e-12
-        t = np.clip((y - pa[:, 1]) / np.where(crosses, dy, 1.0), 0.0, 1.0)
-        x = pa[:, 0] + t * (pb[:, 0] - pa[:, 0])
-        x_min = np.where(crosses, np.minimum(x_min, x), x_min)
-        x_max = np.where(crosses, np.maximum(x_max, x), x_max)
+    # Per triangle edge (T, 3): its y range and x as a line in y; then all spans' three edges at once.
+    pa, pb = dst_tris, dst_tris[:, [1, 2, 0]]
+    e_lo, e_hi = np.minimum(pa[..., 1], pb[..., 1]), np.maximum(pa[..., 1], pb[..., 1])
+    dy = pb[..., 1] - pa[..., 1]
+    level = np.abs(dy) <= 1e-12
+    slope = (pb[..., 0] - pa[..., 0]) / np.where(level, 1.0, dy)
+    x_at_0 = pa[..., 0] - slope * pa[..., 1]
+    x_lo, x_hi = np.minimum(pa[..., 0], pb[..., 0]), np.maximum(pa[..., 0], pb[..., 0])
+    y = row.astype(np.float64)[:, None]  # (P, 1)
+    crosses = (e_lo[tri] <= y + 1e-9) & (y - 1e-9 <= e_hi[tri]) & ~level[tri]  # (P, 3)
+    x = np.clip(x_at_0[tri] + slope[tri] * y, x_lo[tri], x_hi[tri])  # clipped: no overshoot past an edge's end
+    x_min = np.where(crosses, x, np.inf).min(axis=1)
+    x_max = np.where(crosses, x, -np.inf).max(axis=1)
     c_lo = np.maximum(np.ceil(x_min - 1e-6), 0)
-    c_hi = np.minimum(np.floor(x_max + 1e-6), gw - 1)
+    c_hi = np.minimum(np.floor(x_max + 1e-6), cols[tri] - 1)
     lengths = np.where(np.isfinite(c_lo) & np.isfinite(c_hi), np.maximum(c_hi - c_lo + 1, 0), 0).astype(np.int64)
     span = np.repeat(np.arange(len(tri)), lengths)  # (N,) one entry per covered grid point
     start = np.cumsum(lengths) - lengths
@@ -74,9 +75,6 @@ def rasterise_source_map(dst_tris: np.ndarray, src_tris: np.ndarray, shape: tupl
     ids = tri[span]
     affine = affine_dst_to_src(dst_tris, src_tris)[ids]  # (N, 6)
     cx, cy = col.astype(np.float64), row_px.astype(np.float64)
-    flat = source_map.reshape(-1, 2)
-    lin = row_px * gw + col
-    flat[lin, 0] = affine[:, 0] * cx + affine[:, 1] * cy + affine[:, 2]
-    flat[lin, 1] = affine[:, 3] * cx + affine[:, 4] * cy + affine[:, 5]
-    covered[lin] = True
-    return covered.reshape(gh, gw)
+    lin = grid_start[ids] + row_px * cols[ids] + col
+    flat_map[lin, 0] = affine[:, 0] * cx + affine[:, 1] * cy + affine[:, 2]
+    flat_map[lin, 1] = affine[:, 3] * cx + affine[:, 4] * cy + affine[:, 5]
