@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "soak": ("engine.bench.soak", "run the full pipeline for many frames and record memory and fps"),
     "bench-model": ("engine.bench.model", "benchmark the DiT, the codec and cached vs recomputed streaming"),
     "bench-driving": ("engine.bench.driving", "benchmark tracking, retargeting and smoothing on this CPU"),
+    "bench-warp": ("engine.bench.warp", "benchmark the warp prior (OpenCV and torch) at 512x512 and 1280x720"),
     "profile": ("engine.bench.profile", "profile one streamed chunk's CUDA kernels and CPU ops"),
 }
 

@@ -84,3 +84,10 @@ def test_quick_eval_writes_a_report_whose_first_table_has_finite_numbers_for_eve
         assert len(numbers) == len(TABLE_COLUMNS) and all(math.isfinite(x) for x in numbers), row
     for image in re.findall(r"!\[[^]]*\]\(([^)]+)\)", report):
         assert (tmp_path / image).stat().st_size > 1000, image
+
+
+def _held_out_rows(report: str) -> list[list[str]]:
+    """Cells of the held-out self-reenactment table (the report's first)."""
+    lines = report.split("## Held-out self-reenactment", 1)[1].split("\n", 1)[1].strip().splitlines()
+    end = next((i for i, line in enumerate(lines) if not line.startswith("|")), len(lines))
+    return [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:end]]

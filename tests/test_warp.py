@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -13,12 +14,18 @@ from tests.conftest import PORTRAITS, read_rgb
 
 
 def _open_mouth(landmarks: np.ndarray, fraction: float) -> np.ndarray:
-    """A jaw drop by `fraction` of the mouth width: lower lip down, the face below the mouth corners following."""
+    """A jaw drop by `fraction` of the mouth width: lower lip down, the face below the mouth line following.
+
+    Each point's height is taken from the mouth line (between the inner lips) at its own x, so on a tilted
+    head the whole lower lip drops as one piece and the upper lip stays, instead of either folding over itself.
+    """
     dst = landmarks[:, :2].astype(np.float64).copy()
     drop = fraction * np.linalg.norm(dst[61] - dst[291])
-    corner_y = dst[[61, 291], 1].mean()
-    lip_y = dst[list(topo.INNER_LIP_LOWER[1:-1]), 1].mean()
-    weight = np.clip((dst[:, 1] - corner_y) / max(lip_y - corner_y, 1.0), 0.0, 1.0)
+    upper, lower = dst[list(topo.INNER_LIP_UPPER)], dst[list(topo.INNER_LIP_LOWER)]
+    order = np.argsort(upper[:, 0])
+    mouth_line = np.interp(dst[:, 0], upper[order, 0], (upper[order, 1] + lower[order, 1]) / 2)
+    lower_lip = np.interp(dst[:, 0], upper[order, 0], lower[order, 1])
+    weight = np.clip((dst[:, 1] - mouth_line) / np.maximum(lower_lip - mouth_line, 1.0), 0.0, 1.0)
     weight[list(topo.INNER_LIP_UPPER) + list(topo.OUTER_LIP_UPPER)] = 0.0
     weight[list(topo.INNER_LIP_LOWER[1:-1])] = 1.0
     dst[:, 1] += drop * weight
@@ -114,3 +121,145 @@ def test_moving_every_landmark_by_a_constant_translates_the_face(default_portrai
     x1, y1 = lm[list(topo.FACE_OVAL)].max(axis=0).astype(int) - 20
     moved = out[y0 + 3 : y1 + 3, x0 + 5 : x1 + 5].astype(int)
     assert np.abs(moved - default_portrait.image[y0:y1, x0:x1]).mean() < 1.0
+
+
+def _similarity(points: np.ndarray, centre: np.ndarray, degrees: float, scale: float, shift) -> np.ndarray:
+    """(N, 2) points rotated by `degrees` and scaled about `centre`, then shifted."""
+    a = np.radians(degrees)
+    rot = scale * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    return (points - centre) @ rot.T + centre + np.asarray(shift, dtype=np.float64)
+
+
+def _turned(landmarks: np.ndarray, yaw: float, pitch: float) -> np.ndarray:
+    """Real tracked (478, 3) landmarks rotated about their centre by yaw and pitch (degrees), projected to 2D."""
+    centre = landmarks.mean(axis=0)
+    y, p = np.radians(yaw), np.radians(pitch)
+    yaw_m = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
+    pitch_m = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
+    return ((landmarks - centre) @ (pitch_m @ yaw_m).T + centre)[:, :2]
+
+
+def test_zero_motion_returns_the_portrait_exactly(default_portrait):
+    mesh = build_mesh(default_portrait.landmarks[:, :2], default_portrait.image.shape[:2])
+    out = warp_with_mesh(default_portrait.image, mesh, default_portrait.landmarks[:, :2])
+    assert np.array_equal(out, default_portrait.image)
+
+
+def test_a_similarity_motion_moves_head_and_hair_by_that_similarity(default_portrait):
+    from engine.warp import frame_motion, upsample_map
+    from engine.warp.source_map import HEAD_ZONE, build_source_map
+
+    lm = default_portrait.landmarks[:, :2].astype(np.float64)
+    mesh = build_mesh(lm, default_portrait.image.shape[:2])
+    centre = lm[list(topo.FACE_OVAL)].mean(axis=0)
+    dst = _similarity(lm, centre, 6.0, 1.08, [5.0, -3.0])
+    motion = frame_motion(mesh, dst)
+    ring = _similarity(mesh.src_vertices[topo.NUM_LANDMARKS :], centre, 6.0, 1.08, [5.0, -3.0])
+    assert np.abs(motion.dst_vertices[topo.NUM_LANDMARKS :] - ring).max() < 1.0  # the outer ring residual
+    source = build_source_map(motion, 4)
+    dense = upsample_map(source)
+    x0, y0 = source.box[:2]
+    hair = mesh.shape.outline(HEAD_ZONE * 0.97, 48)  # portrait points out to the edge of the rigid head zone
+    h, w = default_portrait.image.shape[:2]
+    inside = (hair >= 0).all(axis=1) & (hair[:, 0] < w - 1) & (hair[:, 1] < h - 1)
+    moved = _similarity(hair[inside], centre, 6.0, 1.08, [5.0, -3.0])
+    px = np.round(moved).astype(int)
+    keep = (px[:, 0] >= x0) & (px[:, 1] >= y0) & (px[:, 0] < source.box[2]) & (px[:, 1] < source.box[3])
+    back = dense[px[keep, 1] - y0, px[keep, 0] - x0]
+    expected = _similarity(px[keep].astype(np.float64), *_inverse_args(centre))
+    assert keep.sum() > 10 and np.abs(back - expected).max() < 1.0
+
+
+def _inverse_args(centre):
+    """Arguments of `_similarity` undoing a turn by 6 degrees, scale 1.08 and shift (5, -3) about `centre`."""
+    shifted = centre + np.array([5.0, -3.0])
+    return shifted, -6.0, 1 / 1.08, centre - shifted
+
+
+def test_no_destination_triangle_folds_over_a_sweep_of_head_turns(default_portrait):
+    from engine.warp import frame_motion
+    from engine.warp.motion import signed_areas
+
+    lm3 = default_portrait.landmarks.astype(np.float64)
+    mesh = build_mesh(lm3[:, :2], default_portrait.image.shape[:2])
+    portrait_area = signed_areas(mesh.src_vertices[mesh.triangles]) * mesh.orientation
+    for yaw in range(-35, 36, 7):
+        for pitch in range(-20, 21, 10):
+            motion = frame_motion(mesh, _turned(lm3, yaw, pitch))
+            area = signed_areas(motion.dst_vertices[mesh.triangles]) * mesh.orientation
+            # A fold the tracked lip contours make between themselves is kept (the relaxation never moves them).
+            on_lips = np.isin(mesh.triangles, topo.OUTER_LIPS + topo.INNER_LIPS).any(axis=1)
+            folded = (area < 0) & ~mesh.collapsible & (portrait_area > 0) & ~on_lips
+            assert not folded.any(), (yaw, pitch, mesh.triangles[folded])
+
+
+def test_torch_warp_equals_the_cpu_warp_within_a_grey_level(default_portrait):
+    import torch
+
+    from engine.warp.torch_warp import warp_with_mesh_torch
+
+    lm3 = default_portrait.landmarks.astype(np.float64)
+    mesh = build_mesh(lm3[:, :2], default_portrait.image.shape[:2])
+    for dst in (_open_mouth(_turned(lm3, 15, 5), 0.25), _turned(lm3, -25, -10) + [4.0, 2.0]):
+        cpu = warp_with_mesh(default_portrait.image, mesh, dst)
+        gpu_path = warp_with_mesh_torch(torch.from_numpy(default_portrait.image.copy()), mesh, dst).numpy()
+        assert np.abs(cpu.astype(int) - gpu_path).mean() < 1.0
+
+
+@pytest.fixture(scope="module")
+def obama(face_tracker):
+    """The half-body obama portrait (flags and curtains behind) and its tracked (478, 3) landmarks."""
+    image = read_rgb(PORTRAITS / "obama.jpg")
+    return image, face_tracker.detect(image).astype(np.float64)
+
+
+def test_a_large_head_move_leaves_the_background_put_and_moves_the_head_ring(obama):
+    from engine.warp import frame_motion
+
+    image, lm3 = obama
+    lm = lm3[:, :2]
+    mesh = build_mesh(lm, image.shape[:2])
+    centre = lm[list(topo.FACE_OVAL)].mean(axis=0)
+    move = (centre, 10.0, 1.0, [25.0, 0.0])  # a real head's translation and roll
+    out = warp_with_mesh(image, mesh, _similarity(lm, *move))
+    h, w = image.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    far = mesh.shape.radius(np.stack([xs, ys], axis=-1)) > 3.0
+    diff = np.abs(out.astype(int) - image).mean(axis=2)
+    assert far.mean() > 0.3 and diff[far].mean() < 1.0
+    for corner in (diff[:60, :60], diff[:60, -60:], diff[-60:, :60], diff[-60:, -60:]):
+        assert corner.mean() < 1.0
+    ring = mesh.src_vertices[topo.NUM_LANDMARKS :]
+    assert np.abs(frame_motion(mesh, _similarity(lm, *move)).dst_vertices[topo.NUM_LANDMARKS :]
+                  - _similarity(ring, *move)).max() < 1.0
+    hair = mesh.shape.outline(1.2, 64)  # hair and ears just outside the face: carried along by the head
+    moved = _similarity(hair, *move).astype(np.float32)
+    at_moved = cv2.remap(out, moved[:, None, 0], moved[:, None, 1], cv2.INTER_LINEAR).astype(int)
+    at_portrait = cv2.remap(image, hair[:, None, 0].astype(np.float32), hair[:, None, 1].astype(np.float32),
+                            cv2.INTER_LINEAR).astype(int)
+    assert np.abs(at_moved - at_portrait).mean() < 3.0
+
+
+def test_the_background_map_never_folds_over_the_demo_clip_on_a_half_body_portrait(obama, demo_landmarks):
+    from engine.face.retarget import Retargeter
+    from engine.warp import frame_motion
+    from engine.warp.source_map import HEAD_ZONE, build_source_map
+
+    image, lm3 = obama
+    mesh = build_mesh(lm3[:, :2], image.shape[:2])
+    retargeter = Retargeter(lm3)
+    worst = np.inf
+    for i, driving in enumerate(demo_landmarks):
+        motion = frame_motion(mesh, retargeter.retarget(driving, i / 30).landmarks)
+        source = build_source_map(motion, 4)
+        if source is None:
+            continue
+        grid = source.coarse.astype(np.float64)
+        dx, dy = grid[1:-1, 2:] - grid[1:-1, :-2], grid[2:, 1:-1] - grid[:-2, 1:-1]
+        det = (dx[..., 0] * dy[..., 1] - dx[..., 1] * dy[..., 0]) / (2 * 4) ** 2
+        x0, y0 = source.box[:2]
+        gys, gxs = np.mgrid[1 : grid.shape[0] - 1, 1 : grid.shape[1] - 1]
+        px = np.stack([x0 + 4 * (gxs - 1) + 1.5, y0 + 4 * (gys - 1) + 1.5], axis=-1)
+        outside = mesh.shape.radius(motion.head.inverse().apply(px)) > HEAD_ZONE + 0.05
+        worst = min(worst, det[outside].min())
+    assert worst > 0.1

@@ -1,0 +1,23 @@
+"""The warp prior: the portrait warped to the driving landmarks, the baseline animator and the DiT's prior.
+
+  mesh.py        the mesh of a portrait (landmarks, head ring, background), the per-frame warp, WarpAnimator
+  motion.py      the head's similarity motion, shut-eye closing, fold relaxation (no inverted triangle)
+  source_map.py  the backward source map: face by the mesh, head by its similarity, a bounded falloff
+  raster.py      vectorised scan conversion of all triangles at once (no Python loop over triangles)
+  mouth.py       the mouth layer: teeth on both jaws, a shaded cavity
+  torch_warp.py  the same warp with grid_sample, for a GPU path
+"""
+
+from engine.warp.mesh import (
+           GRID_STEP,
+           WarpAnimator,
+           WarpMesh,
+           build_mesh,
+           frame_motion,
+           upsample_map,
+           warp_image,
+           warp_with_mesh,
+)
+
+__all__ = ["GRID_STEP", "WarpAnimator", "WarpMesh", "build_mesh", "frame_motion", "upsample_map", "warp_image",
+           "warp_with_mesh"]

@@ -1,0 +1,214 @@
+"""Piecewise-affine warp of a portrait from its landmarks to target landmarks, and the WarpAnimator on it.
+
+The mesh is a Delaunay triangulation of the 478 face landmarks and a ring around the head. Per frame the
+ring moves with the head's similarity motion (so hair, ears and neck move as a whole), the landmarks follow
+the driving face, pulled back where a turn would fold a triangle over (engine.warp.motion); outside the
+ring the head's motion fades smoothly into the still background (engine.warp.source_map). The backward map is
+scan-converted for all triangles at once on a coarse grid (engine.warp.raster), exactly around eyes and
+lips, and sampled by one cv2.remap. The mouth interior (between the inner lips) is triangulated on a
+slightly opened layout, so lips never stretch across it, and repainted (engine.warp.mouth): the portrait's
+teeth move with their jaws, the rest of the gap is shaded like a cavity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from engine.animator import Animator, AvatarFrame, Motion, Portrait
+from engine.face import topology as topo
+from engine.warp.motion import EYES, FoldGraph, cap_scale, close_shut_eyes, head_similarity, relax_folds, signed_areas
+from engine.warp.mouth import mouth_layer, paint_mouth
+from engine.warp.source_map import HEAD_ZONE, FrameMotion, HeadShape, SourceMap, build_source_map, fit_head_to_band
+
+_INNER_UPPER = list(topo.INNER_LIP_UPPER[1:-1])
+_INNER_LOWER = list(topo.INNER_LIP_LOWER[1:-1])
+_OVAL = list(topo.FACE_OVAL)
+GRID_STEP = 4  # the source map is computed every GRID_STEP pixels and upsampled (exactly near eyes and lips)
+
+
+@dataclass(frozen=True)
+class WarpMesh:
+    """Triangulation of a source landmark layout: vertex list and triangles (indices into the vertices)."""
+
+    src_vertices: np.ndarray  # (V, 2) float64: 478 landmarks, then the head ring
+    triangles: np.ndarray  # (T, 3) int32
+    image_size: tuple[int, int]  # (H, W) of the source image
+    orientation: np.ndarray  # (T,) +-1: sign of each triangle's area in the (mouth-opened) layout
+    collapsible: np.ndarray  # (T,) bool: eye-aperture and mouth-gap triangles, which may shrink to nothing
+    shape: HeadShape  # the portrait's face as an ellipse: the head zone and its falloff are measured in it
+    folds: FoldGraph  # the fold relaxation's per-mesh constants: neighbours (none across the mouth), pins
+
+    @property
+    def num_landmarks(self) -> int:
+        """How many leading vertices are face landmarks."""
+        return topo.NUM_LANDMARKS
+
+
+def _head_ring(points: np.ndarray, shape: HeadShape) -> np.ndarray:
+    """Ring that moves with the head (hair, ears, neck top): each face-oval spoke out to HEAD_ZONE radii."""
+    oval = points[_OVAL]
+    return shape.centre + (oval - shape.centre) * (HEAD_ZONE / shape.radius(oval))[:, None]
+
+
+def _open_mouth_layout(points: np.ndarray) -> np.ndarray:
+    """Separate the inner lips a little so that the triangulation keeps lips and mouth gap apart."""
+    out = points.copy()
+    width = np.linalg.norm(points[61] - points[291])
+    across = points[291] - points[61]
+    up = np.array([across[1], -across[0]]) / max(np.linalg.norm(across), 1e-9)  # image y points down
+    room_up = np.linalg.norm(points[list(topo.OUTER_LIP_UPPER[1:-1])] - points[_INNER_UPPER], axis=1)
+    room_down = np.linalg.norm(points[list(topo.OUTER_LIP_LOWER[1:-1])] - points[_INNER_LOWER], axis=1)
+    gap = np.linalg.norm(points[_INNER_UPPER] - points[_INNER_LOWER], axis=1)
+    push = np.maximum(0.02 * width - gap / 2, 0.0)
+    out[_INNER_UPPER] += up * np.minimum(push, 0.4 * room_up)[:, None]
+    out[_INNER_LOWER] -= up * np.minimum(push, 0.4 * room_down)[:, None]
+    return out
+
+
+def _delaunay(points: np.ndarray) -> np.ndarray:
+    """(V, 2) points -> (T, 3) vertex indices of their Delaunay triangles."""
+    pts = points.astype(np.float32)
+    lo = pts.min(axis=0) - 10
+    hi = pts.max(axis=0) + 10
+    subdiv = cv2.Subdiv2D((int(lo[0]), int(lo[1]), int(hi[0] - lo[0]) + 1, int(hi[1] - lo[1]) + 1))
+    subdiv.insert([(float(x), float(y)) for x, y in pts])
+    index_of = {(float(x), float(y)): i for i, (x, y) in enumerate(pts)}
+    triangles = []
+    for tri in subdiv.getTriangleList().reshape(-1, 3, 2):
+        ids = [index_of.get((float(x), float(y))) for x, y in tri]
+        if None not in ids:  # skip triangles on Subdiv2D's virtual outer vertices
+            triangles.append(ids)
+    return np.array(triangles, dtype=np.int32).reshape(-1, 3)
+
+
+def _collapsible(triangles: np.ndarray) -> np.ndarray:
+    """(T,) bool: triangles with every vertex on one eye's lids and iris, or on the inner lips."""
+    groups = [set(upper) | set(lower) | set(iris) for upper, lower, iris in EYES] + [set(topo.INNER_LIPS)]
+    member = np.zeros((len(groups), topo.NUM_LANDMARKS + 1), dtype=bool)
+    for g, group in enumerate(groups):
+        member[g, list(group)] = True
+    ids = np.minimum(triangles, topo.NUM_LANDMARKS)  # ring vertices belong to no group
+    return member[:, ids].all(axis=2).any(axis=0)
+
+
+def _segments_cross(p: np.ndarray, q: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(E,) bool: does segment p-q (E, 2) cross any of the segments a-b (S, 2)?"""
+    def side(o, u, v):  # (E, S) sign of the turn o -> u -> v
+        du, dv = u - o, v - o
+        return np.sign(du[..., 0] * dv[..., 1] - du[..., 1] * dv[..., 0])
+    p, q, a, b = p[:, None], q[:, None], a[None], b[None]
+    return ((side(p, q, a) * side(p, q, b) < 0) & (side(a, b, p) * side(a, b, q) < 0)).any(axis=1)
+
+
+def _smoothing_edges(layout: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """(E, 2) unique mesh edges, less those crossing the mouth line (upper and lower lip move apart)."""
+    edges = np.concatenate([triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]])
+    edges = np.unique(np.sort(edges, axis=1), axis=0)
+    corners = [topo.INNER_LIP_UPPER[0], topo.INNER_LIP_UPPER[-1]]
+    mid = (layout[_INNER_UPPER] + layout[_INNER_LOWER]) / 2
+    line = np.concatenate([layout[corners[:1]], mid, layout[corners[1:]]])
+    crosses = _segments_cross(layout[edges[:, 0]], layout[edges[:, 1]], line[:-1], line[1:])
+    return edges[~crosses]
+
+
+def build_mesh(src: np.ndarray, image_size: tuple[int, int]) -> WarpMesh:
+    """Triangulate a source layout (478, 2) for an image of (H, W); reuse the mesh for every frame."""
+    src = np.asarray(src, dtype=np.float64)[:, :2]
+    h, w = image_size
+    shape = HeadShape.of(src)
+    vertices = np.concatenate([src, _head_ring(src, shape)])
+    layout = vertices.copy()
+    layout[: topo.NUM_LANDMARKS] = _open_mouth_layout(src)
+    triangles = _delaunay(layout)
+    # Orientation on the layout: a closed mouth's inner lips may cross in the portrait itself.
+    orientation = np.sign(signed_areas(layout[triangles]))
+    keep = orientation != 0
+    triangles = triangles[keep]
+    orientation, collapsible = orientation[keep], _collapsible(triangles)
+    folds = FoldGraph.of(triangles, orientation, collapsible, _smoothing_edges(layout, triangles), len(vertices))
+    return WarpMesh(vertices, triangles, (h, w), orientation, collapsible, shape, folds)
+
+
+def frame_motion(mesh: WarpMesh, dst: np.ndarray) -> FrameMotion:
+    """Where every mesh vertex goes for driving landmarks dst (478, 2): no triangle folded over."""
+    n = topo.NUM_LANDMARKS
+    src = mesh.src_vertices
+    dst = np.asarray(dst, dtype=np.float64)[:n, :2]
+    head, dst = cap_scale(head_similarity(src[:n], dst), dst)
+    fitted = fit_head_to_band(head, mesh.shape)  # a move the bounded falloff cannot take is made smaller
+    if fitted is not head:
+        dst = fitted.apply(head.inverse().apply(dst))
+        head = fitted
+    dst = close_shut_eyes(src[:n], dst, abs(head.z))
+    rigid = head.apply(src)
+    wanted = rigid.copy()
+    wanted[:n] = dst
+    dst_v = relax_folds(rigid, wanted, mesh.folds)
+    return FrameMotion(src, dst_v, mesh.triangles, head, mesh.shape, mesh.image_size)
+
+
+def upsample_map(source: SourceMap) -> np.ndarray:
+    """(box h, box w, 2) float32 dense source map of the box: coarse grid upsampled, exact patches pasted."""
+    x0, y0, x1, y1 = source.box
+    s = source.step
+    gh, gw = source.coarse.shape[:2]
+    dense = cv2.resize(source.coarse, (gw * s, gh * s), interpolation=cv2.INTER_LINEAR)[s : s + y1 - y0,
+                                                                                          s : s + x1 - x0]
+    for py, px, patch in source.patches:
+        dense[py : py + patch.shape[0], px : px + patch.shape[1]] = patch
+    return dense
+
+
+def warp_with_mesh(image: np.ndarray, mesh: WarpMesh, dst: np.ndarray, step: int = GRID_STEP) -> np.ndarray:
+    """(H, W, 3) uint8 image whose landmarks sit at mesh.src -> the image with them moved to dst (478, 2)."""
+    dst = np.asarray(dst, dtype=np.float64)[:, :2]
+    if np.abs(dst - mesh.src_vertices[: topo.NUM_LANDMARKS]).max() <= 1e-3:
+        return image.copy()
+    motion = frame_motion(mesh, dst)
+    out = image.copy()
+    source = build_source_map(motion, step)
+    if source is not None:
+        x0, y0, x1, y1 = source.box
+        out[y0:y1, x0:x1] = cv2.remap(image, upsample_map(source), None, cv2.INTER_LINEAR,
+                                      borderMode=cv2.BORDER_REPLICATE)
+    layer = mouth_layer(mesh.src_vertices[: topo.NUM_LANDMARKS], motion.dst_vertices[: topo.NUM_LANDMARKS],
+                        image.shape[:2])
+    if layer is not None:
+        paint_mouth(out, image, layer)
+    return out
+def warp_image(image: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Warp an RGB uint8 image (H, W, 3) so that landmarks src (478, 2) move to dst (478, 2).
+
+    Builds the mesh on every call; animate many frames of one image with `build_mesh` + `warp_with_mesh`.
+    """
+    mesh = build_mesh(src, image.shape[:2])
+    return warp_with_mesh(image, mesh, dst)
+
+
+class WarpAnimator(Animator):
+    """The baseline animator: the portrait warped piecewise-affinely to each frame's landmarks."""
+
+    lookahead_frames = 0
+
+    def __init__(self) -> None:
+        self._portrait: Portrait | None = None
+        self._mesh: WarpMesh | None = None
+        self._index = 0
+
+    def set_portrait(self, portrait: Portrait) -> None:
+        """Triangulate the new portrait once; restart the frame count."""
+        self._portrait = portrait
+        self._mesh = build_mesh(portrait.landmarks[:, :2], portrait.image.shape[:2])
+        self._index = 0
+
+    def push(self, motion: Motion) -> list[AvatarFrame]:
+        """One motion in, one warped frame out."""
+        if self._portrait is None or self._mesh is None:
+            raise RuntimeError("WarpAnimator.push called before set_portrait")
+        image = warp_with_mesh(self._portrait.image, self._mesh, motion.landmarks)
+        frame = AvatarFrame(image, motion.timestamp, self._index)
+        self._index += 1
+        return [frame]

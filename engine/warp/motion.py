@@ -1,0 +1,204 @@
+"""Where the warp mesh's vertices go for one frame: the head's similarity motion, the face's landmarks, shut
+eyes closed cleanly, and no triangle folded over.
+
+The head (hair, ears, neck) moves with the similarity fitted to the rigid landmarks, its scale capped to
+what a portrait can show; the face landmarks follow the driving face. Where a landmark would fold a
+triangle over (a turn past what a 2D mesh can show), it is pulled back towards its rigid position until
+every triangle keeps its orientation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.face import topology as topo
+
+SCALE_RANGE = (0.6, 1.6)  # head scale change the portrait can show: beyond it the face would leave the image
+MIN_AREA_FRACTION = 0.02  # a destination triangle keeps at least this share of its rigid area
+_EYE_SHUT, _EYE_OPEN = 0.15, 0.45  # lid gap / portrait's lid gap: below the first the lids meet exactly
+_LIDS_MEET_AT = 0.25  # where shut lids meet, from the lower lid (0) to the upper (1)
+_RELAX_STEPS = 40
+_SMOOTH_STEPS = 32
+
+PINNED = tuple(sorted(set(topo.OUTER_LIPS + topo.INNER_LIPS)))  # the relaxation never moves these
+EYES = ((topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER, topo.RIGHT_IRIS),
+        (topo.LEFT_EYE_UPPER, topo.LEFT_EYE_LOWER, topo.LEFT_IRIS))
+
+
+@dataclass(frozen=True)
+class Similarity:
+    """x -> z (x - src_centre) + dst_centre with x as a complex number: rotation and scale |z|."""
+
+    z: complex
+    src_centre: np.ndarray  # (2,)
+    dst_centre: np.ndarray  # (2,)
+
+    def apply(self, points: np.ndarray) -> np.ndarray:
+        """(..., 2) -> (..., 2)."""
+        x, y = points[..., 0] - self.src_centre[0], points[..., 1] - self.src_centre[1]
+        a, b = self.z.real, self.z.imag  # elementwise: a BLAS call costs more than the arithmetic here
+        return np.stack([a * x - b * y + self.dst_centre[0], b * x + a * y + self.dst_centre[1]], axis=-1)
+
+    def inverse(self) -> Similarity:
+        """The similarity undoing this one."""
+        return Similarity(1.0 / self.z, self.dst_centre, self.src_centre)
+
+    def towards_rest(self, share: float) -> Similarity:
+        """The motion scaled to `share` of itself: every point moves `share` of the way it moved."""
+        return Similarity(1.0 + share * (self.z - 1.0), self.src_centre,
+                          self.src_centre + share * (self.dst_centre - self.src_centre))
+
+    def matrix(self) -> np.ndarray:
+        """(2, 2) linear part."""
+        return np.array([[self.z.real, -self.z.imag], [self.z.imag, self.z.real]])
+
+
+def head_similarity(src: np.ndarray, dst: np.ndarray) -> Similarity:
+    """Least-squares similarity taking the portrait's rigid landmarks (478, 2) onto the driving ones."""
+    rigid = list(topo.RIGID)
+    a, b = src[rigid], dst[rigid]
+    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
+    za = (a - mu_a) @ np.array([1.0, 1j])
+    zb = (b - mu_b) @ np.array([1.0, 1j])
+    z = np.vdot(za, zb) / max(np.vdot(za, za).real, 1e-12)
+    return Similarity(complex(z), mu_a, mu_b)
+
+
+def cap_scale(head: Similarity, dst: np.ndarray) -> tuple[Similarity, np.ndarray]:
+    """Limit the head's scale change to SCALE_RANGE, rescaling the driving landmarks (478, 2) with it."""
+    scale = abs(head.z)
+    capped = float(np.clip(scale, *SCALE_RANGE))
+    if capped == scale:
+        return head, dst
+    factor = capped / max(scale, 1e-12)
+    rescaled = head.dst_centre + (dst - head.dst_centre) * factor
+    return Similarity(head.z * factor, head.src_centre, head.dst_centre), rescaled
+
+
+def close_shut_eyes(src: np.ndarray, dst: np.ndarray, scale: float) -> np.ndarray:
+    """Landmarks (478, 2) with nearly shut eyes shut exactly: lids (and iris) squeezed onto their meeting line.
+
+    A lid gap of a pixel or two would show the portrait's whole sclera squashed into a white line.
+    """
+    out = dst.copy()
+    for upper, lower, iris in EYES:
+        up, lo = list(upper[1:-1]), list(lower[1:-1])
+        gap_src = np.linalg.norm(src[up] - src[lo], axis=1).mean() * scale
+        gap_dst = np.linalg.norm(dst[up] - dst[lo], axis=1).mean()
+        ratio = gap_dst / max(gap_src, 1e-9)
+        t = np.clip((ratio - _EYE_SHUT) / (_EYE_OPEN - _EYE_SHUT), 0.0, 1.0)
+        keep = t * t * (3 - 2 * t)  # share of the gap kept
+        if keep >= 1.0:
+            continue
+        corner_a, corner_b = dst[upper[0]], dst[upper[-1]]
+        along = (corner_b - corner_a) / max(np.linalg.norm(corner_b - corner_a), 1e-9)
+        normal = np.array([-along[1], along[0]])
+        meet = dst[lo] + _LIDS_MEET_AT * (dst[up] - dst[lo])  # (7, 2)
+        u_meet = (meet - corner_a) @ along
+        order = np.argsort(u_meet)
+        inside = up + lo + list(iris)
+        u = (dst[inside] - corner_a) @ along
+        v = (dst[inside] - corner_a) @ normal
+        v_meet = np.interp(u, u_meet[order], ((meet - corner_a) @ normal)[order])
+        out[inside] += ((v_meet + keep * (v - v_meet)) - v)[:, None] * normal
+    return out
+
+
+def signed_areas(tris: np.ndarray) -> np.ndarray:
+    """(T, 3, 2) triangles -> (T,) twice their signed areas."""
+    e1, e2 = tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0]
+    return e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+
+
+def _csr(keys: np.ndarray, values: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group `values` by integer `keys` (both (N,)): (count + 1,) offsets and the values in key order."""
+    order = np.argsort(keys, kind="stable")  # stable: each group keeps the input order
+    return np.concatenate([[0], np.cumsum(np.bincount(keys, minlength=count))]), values[order]
+
+
+def _groups(offsets: np.ndarray, values: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The groups of `ids` (K,) concatenated, and each group's size (K,)."""
+    sizes = offsets[ids + 1] - offsets[ids]
+    first = np.repeat(offsets[ids] - (np.cumsum(sizes) - sizes), sizes)
+    return values[first + np.arange(len(first))], sizes
+
+
+@dataclass(frozen=True)
+class FoldGraph:
+    """What the fold relaxation needs of a mesh, built once with it: neighbours and incident triangles."""
+
+    triangles: np.ndarray  # (T, 3)
+    orientation: np.ndarray  # (T,) +-1: the sign each triangle's area should have
+    free: np.ndarray  # (T,) bool: triangles left unconstrained (see relax_folds)
+    pinned: np.ndarray  # (V,) bool: lip contour landmarks, never moved
+    neighbour_offsets: np.ndarray  # (V + 1,) CSR over `neighbours`
+    neighbours: np.ndarray  # (2E,) each vertex's neighbours along the smoothing edges
+    triangle_offsets: np.ndarray  # (V + 1,) CSR over `incident`
+    incident: np.ndarray  # (3T,) each vertex's triangles
+
+    @classmethod
+    def of(cls, triangles: np.ndarray, orientation: np.ndarray, collapsible: np.ndarray, edges: np.ndarray,
+           num_vertices: int) -> FoldGraph:
+        """triangles (T, 3), orientation (T,), collapsible (T,) bool: mouth-gap and eye-aperture triangles;
+        edges (E, 2) along which motion is shared (none across the mouth)."""
+        pinned = np.zeros(num_vertices, dtype=bool)
+        pinned[list(PINNED)] = True
+        # Gap and aperture triangles are slivers along one contour (their orientation is tracker noise),
+        # painted over (the mouth) or squeezed shut (the eyes); lip-band triangles of contour points only
+        # follow the tracker: all are left free.
+        free = collapsible | pinned[triangles].all(axis=1)
+        both = np.concatenate([edges, edges[:, ::-1]])
+        neighbour_offsets, neighbours = _csr(both[:, 0], both[:, 1], num_vertices)
+        triangle_offsets, incident = _csr(triangles.ravel(), np.repeat(np.arange(len(triangles)), 3), num_vertices)
+        return cls(triangles, orientation, free, pinned, neighbour_offsets, neighbours, triangle_offsets, incident)
+
+
+def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.ndarray:
+    """Vertices (V, 2) as close to `wanted` as keeps every triangle's orientation.
+
+    rigid: (V, 2) positions under the head similarity alone (never folded). Pinned vertices never move:
+    the offending triangles' other vertices are moved to their neighbours' centroid (a lip contour pushed
+    past the lip's inside takes it along), then, if that is not enough, pulled back towards `rigid`. A fold
+    the lip contours make by themselves is left as tracked; a triangle already folded in the portrait
+    (crossed lips of a shut mouth) only may not fold further. Only triangles around moved vertices are
+    checked again: a fold is local, most of the mesh never changes.
+    """
+    tris, orientation = graph.triangles, graph.orientation
+    rigid_area = signed_areas(rigid[tris]) * orientation
+    floor = np.where(graph.free, -np.inf, np.minimum(MIN_AREA_FRACTION * np.abs(rigid_area), rigid_area))
+    bad = signed_areas(wanted[tris]) * orientation < floor
+    if not bad.any():
+        return wanted  # most frames: nothing folds
+    movable = ~graph.pinned & (np.abs(wanted - rigid).max(axis=1) > 0)
+    pos = wanted.copy()
+
+    def offenders() -> np.ndarray:
+        ids = np.unique(tris[bad])
+        return ids[movable[ids]]
+
+    def recheck(ids: np.ndarray) -> None:
+        near = np.unique(_groups(graph.triangle_offsets, graph.incident, ids)[0])
+        bad[near] = signed_areas(pos[tris[near]]) * orientation[near] < floor[near]
+
+    for _ in range(_SMOOTH_STEPS):
+        ids = offenders()
+        if len(ids) == 0:
+            return pos
+        around, sizes = _groups(graph.neighbour_offsets, graph.neighbours, ids)
+        ids, sizes = ids[sizes > 0], sizes[sizes > 0]
+        # An offender moves to its neighbours' centroid (all from the same positions): inside their ring.
+        sums = np.add.reduceat(pos[around], np.cumsum(sizes) - sizes) if len(around) else np.zeros((0, 2))
+        pos[ids] = sums / sizes[:, None]
+        recheck(ids)
+    motion = pos - rigid
+    reach = np.ones(len(rigid))
+    for step in range(_RELAX_STEPS):
+        ids = offenders()
+        if len(ids) == 0:
+            break
+        reach[ids] *= 0.0 if step >= _RELAX_STEPS - 16 else 0.5
+        pos[ids] = rigid[ids] + reach[ids, None] * motion[ids]
+        recheck(ids)
+    return pos

@@ -1,0 +1,109 @@
+"""The open mouth of a warped frame: the portrait's teeth moved with their jaws, the rest shaded as a cavity.
+
+Given as a layer over the warped image, so the CPU and the torch warps paint it the same way:
+colour = portrait sampled at `sample_map` * gain + tint, blended in with the gap's antialiased coverage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from engine.face import topology as topo
+
+_UPPER = list(topo.INNER_LIP_UPPER[1:-1])
+_LOWER = list(topo.INNER_LIP_LOWER[1:-1])
+_CORNERS = [topo.INNER_LIP_UPPER[0], topo.INNER_LIP_UPPER[-1]]
+_CAVITY_COLOUR = np.array([34.0, 14.0, 16.0], dtype=np.float32)  # RGB at the throat side of the cavity
+_TONGUE_COLOUR = np.array([112.0, 48.0, 54.0], dtype=np.float32)
+_UPPER_TEETH_SHARE = 0.8  # share of the portrait's visible mouth interior that belongs to the upper jaw
+_BACK_DARKENING = 0.6  # how much darker the middle (back) of the cavity is than its rim
+_LIP_SHADOW = 0.45  # darkening right under the upper lip, fading over a quarter of the gap
+
+
+@dataclass(frozen=True)
+class MouthLayer:
+    """Paint for the mouth gap over box (x0, y0, x1, y1) of the output; arrays are (h, w, c) float32."""
+
+    box: tuple[int, int, int, int]
+    sample_map: np.ndarray  # (h, w, 2) where to sample the portrait (teeth moved with their jaw)
+    gain: np.ndarray  # (h, w, 1)
+    tint: np.ndarray  # (h, w, 3)
+    alpha: np.ndarray  # (h, w, 1) coverage of the gap between the inner lips
+
+
+def polygon_mask(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
+    """Antialiased (H, W) float32 coverage in [0, 1] of a polygon given in pixel coordinates."""
+    mask = np.zeros(shape, dtype=np.uint8)
+    cv2.fillPoly(mask, [np.round(polygon * 16).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=4)
+    return mask.astype(np.float32) / 255.0
+
+
+def mouth_layer(src: np.ndarray, dst: np.ndarray, image_size: tuple[int, int]) -> MouthLayer | None:
+    """The layer for landmarks src (478, 2) of the portrait moved to dst (478, 2); None when the mouth is shut."""
+    inner = list(topo.INNER_LIPS)
+    h, w = image_size
+    lo = np.clip(np.floor(dst[inner].min(axis=0)).astype(int) - 1, 0, [w, h])
+    hi = np.clip(np.ceil(dst[inner].max(axis=0)).astype(int) + 2, 0, [w, h])
+    if (hi <= lo).any():
+        return None
+    origin = lo.astype(np.float64)
+    shape = (int(hi[1] - lo[1]), int(hi[0] - lo[0]))
+    alpha = polygon_mask(shape, dst[inner] - origin)
+    if alpha.max() < 0.05:
+        return None
+    # Teeth hang from their jaws: the upper part of the portrait's mouth interior moves with the upper lip,
+    # the rest with the lower lip, each unstretched (a smile shows mostly upper teeth).
+    shift_up = (dst[_UPPER] - src[_UPPER]).mean(axis=0)
+    shift_lo = (dst[_LOWER] - src[_LOWER]).mean(axis=0)
+    mid = src[_UPPER] + _UPPER_TEETH_SHARE * (src[_LOWER] - src[_UPPER])
+    a, b = src[_CORNERS[0]][None], src[_CORNERS[1]][None]
+    upper_half = np.concatenate([a, src[_UPPER], b, mid[::-1]])
+    lower_half = np.concatenate([a, mid, b, src[_LOWER][::-1]])
+    shown_up = polygon_mask(shape, upper_half + shift_up - origin)
+    shown_lo = polygon_mask(shape, lower_half + shift_lo - origin)
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    use_lower = (shown_lo > shown_up)[..., None]
+    shift = np.where(use_lower, shift_lo, shift_up).astype(np.float32)  # (h, w, 2)
+    sample_map = np.stack([xs, ys], axis=-1) + origin.astype(np.float32) - shift
+    shown = np.minimum(shown_up + shown_lo, 1.0)[..., None]
+    depth, under_lip, tongue = _cavity_coordinates(xs, ys, dst - origin)
+    cavity = _CAVITY_COLOUR * (1.0 - tongue) + _TONGUE_COLOUR * tongue
+    shade = (1.0 - _BACK_DARKENING * depth) * (1.0 - _LIP_SHADOW * under_lip)  # (h, w, 1)
+    gain = shown  # the portrait's own teeth and cavity carry their own shading
+    tint = (1.0 - shown) * cavity * shade
+    box = (int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
+    return MouthLayer(box, sample_map.astype(np.float32), gain.astype(np.float32), tint.astype(np.float32),
+                      alpha[..., None])
+
+
+def _cavity_coordinates(xs: np.ndarray, ys: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(h, w, 1) each: depth (1 at the back of the mouth, 0 at the lips), the upper lip's shadow, tongue share."""
+    up, down = lm[list(topo.INNER_LIP_UPPER)], lm[list(topo.INNER_LIP_LOWER)]
+    top = np.interp(xs, *_sorted(up))
+    bottom = np.interp(xs, *_sorted(down))
+    height = np.maximum(bottom - top, 1.0)
+    t = np.clip((ys - top) / height, 0.0, 1.0)  # 0 at the upper lip, 1 at the lower
+    left, right = up[:, 0].min(), up[:, 0].max()
+    q = np.clip((xs - left) / max(right - left, 1.0), 0.0, 1.0)
+    depth = np.sqrt(4 * t * (1 - t) * 4 * q * (1 - q))
+    under_lip = np.exp(-t / 0.25)
+    tongue = np.clip((t - 0.5) / 0.5, 0.0, 1.0) ** 2
+    return depth[..., None], under_lip[..., None], tongue[..., None]
+
+
+def _sorted(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(points[:, 0])
+    return points[order, 0], points[order, 1]
+
+
+def paint_mouth(out: np.ndarray, image: np.ndarray, layer: MouthLayer) -> None:
+    """Blend the mouth layer into `out` (H, W, 3) uint8 in place, sampling the portrait `image`."""
+    x0, y0, x1, y1 = layer.box
+    sample = cv2.remap(image, layer.sample_map, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    colour = sample.astype(np.float32) * layer.gain + layer.tint
+    region = out[y0:y1, x0:x1]
+    blended = region.astype(np.float32) * (1.0 - layer.alpha) + colour * layer.alpha
+    region[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
