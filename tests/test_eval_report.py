@@ -84,6 +84,13 @@ def test_quick_eval_writes_a_report_whose_first_table_has_finite_numbers_for_eve
         assert len(numbers) == len(TABLE_COLUMNS) and all(math.isfinite(x) for x in numbers), row
     for image in re.findall(r"!\[[^]]*\]\(([^)]+)\)", report):
         assert (tmp_path / image).stat().st_size > 1000, image
+    # The first table: held-out self-reenactment, every system on carphone and franck's tail.
+    held = _held_out_rows(report)
+    assert [(r[0], r[1]) for r in held] == [(c, n) for c in ("carphone", "franck tail") for n in SYSTEM_NAMES]
+    for row in held:
+        numbers = [float(cell) for cell in row[2:] if cell != "—"]
+        assert len(numbers) >= 5 and all(math.isfinite(x) for x in numbers), row
+    assert report.index("## Held-out self-reenactment") < report.index("## All systems, same inputs")
 
 
 def _held_out_rows(report: str) -> list[list[str]]:

@@ -20,10 +20,10 @@ from engine.warp.motion import Similarity
 from engine.warp.raster import rasterise_source_map
 
 HEAD_ZONE = 1.3  # in face-oval radii: the mesh's head ring, out to which the head moves rigidly (hair, ears)
-FALLOFF_END = 2.5  # in face-oval radii: the head's motion has faded out here; the background beyond stays put
+FALLOFF_END = 3.0  # in face-oval radii: the head's motion has faded out here; the background beyond stays put
 NECK_STIFFNESS = 0.8  # below the chin the falloff runs this much faster at first: the neck moves less than the head
-SQUEEZE_KNEE = 0.5  # fold load (1 - area ratio of the band's backward map) up to which the head moves as driven
-MAX_SQUEEZE = 0.8  # fold load the band may reach at most: beyond, the head's motion is scaled down (never folds)
+SQUEEZE_KNEE = 0.9  # fold load (1 - area ratio of the band's backward map) up to which the head moves as driven
+MAX_SQUEEZE = 0.99  # fold load the band may reach at most: beyond, the head's motion is scaled down (never folds)
 _PATCH_MARGIN = 3  # pixels around the eyes and lips computed exactly
 _PATCH_POINTS = list(topo.RIGHT_EYE + topo.LEFT_EYE + topo.OUTER_LIPS)  # one patch: one call beats three
 
