@@ -1,9 +1,9 @@
-"""Video files in and out: a looping RGB frame source and an MP4 writer that never leaves half a file."""
+"""Video files in and out: a looping RGB frame source and a video writer that never leaves half a file."""
 
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from engine.errors import VideoSourceError
+from engine.output_file import container_for
 
 
 class VideoFileSource:
@@ -73,26 +74,39 @@ class VideoFileSource:
         self.close()
 
 
-class AtomicVideoWriter:
-    """Writes RGB frames (H, W, 3) uint8 to an MP4 that appears under its final name only once complete.
+def create_hidden_part(target: Path) -> Path:
+    """A new empty hidden file next to `target` (`.name.XXXX.part.ext`), with the user's normal mode (umask)."""
+    folder = target.parent if str(target.parent) else Path(".")
+    while True:
+        part = folder / f".{target.stem}.{secrets.token_hex(4)}.part{target.suffix.lower()}"
+        try:
+            os.close(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return part
+        except FileExistsError:
+            continue
 
-    Frames go to a hidden temporary file next to the target; `close()` moves it into place with os.replace,
-    `abort()` (or an exception inside `with`) deletes it.
+
+class AtomicVideoWriter:
+    """Writes RGB frames (H, W, 3) uint8 to a video that appears under its final name only once complete.
+
+    The extension picks the container (engine/output_file.py). Frames go to a hidden temporary file next to
+    the target; `close()` moves it into place with os.replace, `abort()` (or an exception inside `with`)
+    deletes it.
     """
 
     def __init__(self, path: str | Path, fps: float, size: tuple[int, int]) -> None:
         self.path = Path(path)
         self.size = size  # (width, height)
+        container = container_for(self.path)
         folder = self.path.parent if str(self.path.parent) else Path(".")
         if not folder.is_dir():
             raise VideoSourceError(f"The output folder {folder} does not exist.")
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".part.mp4", dir=folder)
-        os.close(fd)
-        self._tmp = Path(tmp)
+        self._tmp = create_hidden_part(self.path)
         try:  # also on Ctrl+C here: the temporary file must not outlive a writer that never existed
-            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), size)
+            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*container.fourcc), float(fps),
+                                           size)
             if not self._writer.isOpened():
-                raise VideoSourceError(f"Cannot write an MP4 video to {self.path}.")
+                raise VideoSourceError(f"Cannot write a {container.description} video to {self.path}.")
         except BaseException:
             self._tmp.unlink(missing_ok=True)
             raise

@@ -1,6 +1,7 @@
-"""`python main.py render`: animate a portrait with a driving video file, headless, to an MP4.
+"""`python main.py render`: animate a portrait with a driving video file, headless, to a video file.
 
-Timestamps are the driving file's frame times (not the wall clock), so a render is reproducible.
+Timestamps are the driving file's frame times (not the wall clock), so a render is reproducible. The output
+rules (engine/output_file.py) are checked before anything is loaded.
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ from engine.assets import DEFAULT_PORTRAIT, DEMO_CLIP
 log = logging.getLogger(__name__)
 
 
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the render subcommand."""
     parser.add_argument("--portrait", type=Path, default=DEFAULT_PORTRAIT, help="portrait image (default: %(default)s)")
     parser.add_argument("--driving", type=Path, default=DEMO_CLIP, help="driving video (default: %(default)s)")
-    parser.add_argument("--out", type=Path, required=True, help="output MP4 path")
+    parser.add_argument("--out", type=Path, required=True, help="output video: .webm (VP9) or .mp4 (MPEG-4 Part 2)")
     parser.add_argument("--frames", type=int, default=None,
                         help="frames to render (default: the driving clip's length; longer clips loop)")
     parser.add_argument("--animator", choices=("warp", "knot"), default="warp", help="animator (default: warp)")
@@ -50,9 +50,12 @@ def run(args: argparse.Namespace) -> int:
     """Render; prints frames, seconds and fps. Ctrl+C leaves no partial output file."""
     from engine.face.portrait import load_portrait
     from engine.face.tracker import FaceTracker
+    from engine.output_file import check_frame_count, check_video_output
     from engine.pipeline import AvatarPipeline
     from engine.video import AtomicVideoWriter, VideoFileSource
 
+    check_frame_count(args.frames)
+    check_video_output(args.out, inputs=(args.driving, args.portrait))
     with FaceTracker() as tracker:
         portrait = load_portrait(args.portrait, tracker)
         source = VideoFileSource(args.driving, loop=True)
