@@ -160,7 +160,7 @@ ERROR_TITLE = "KnotCam"
 # Self-test (python main.py --self-test)
 SELF_TEST_PORTRAIT = "portrait: {name} {width}x{height}, face found"
 SELF_TEST_ANIMATOR = "animator: {name}"
-SELF_TEST_FALLBACK = "animator: warp (fell back: {reason})"
+SELF_TEST_ENGINE_BROKEN = "the default engine (Knot Forcing) cannot load: {reason}"
 SELF_TEST_RENDERED = "rendered {frames} frames in {seconds:.2f} s ({fps:.1f} fps)"
 SELF_TEST_CAMERA_OK = "virtual camera: available ({device})"
 SELF_TEST_CAMERA_MISSING = "virtual camera: not available. {guidance}"

@@ -31,3 +31,7 @@ class OutputRefusedError(KnotCamError):
 
 class RecordingWriteError(KnotCamError):
     """A video file that could not be written to the end (disk full, device gone); nothing is left under its name."""
+
+
+class EngineUnavailableError(KnotCamError):
+    """The Knot Forcing engine was asked for but cannot be loaded (weights or module); never a silent warp."""

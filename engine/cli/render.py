@@ -24,21 +24,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, default=None,
                         help="frames to render (default: the driving clip's length; longer clips loop)")
     parser.add_argument("--animator", choices=("warp", "knot"), default="warp", help="animator (default: warp)")
+    parser.add_argument("--weights", type=Path, default=None,
+                        help="Knot Forcing weights file (default: the shipped tiny weights)")
 
 
-def make_animator(kind: str):
-    """The requested animator; Knot Forcing falls back to warp when it cannot be loaded."""
-    from engine.errors import KnotCamError
+def make_animator(kind: str, weights: Path | None = None):
+    """The requested animator; EngineUnavailableError (one sentence) when Knot Forcing cannot be loaded."""
+    from engine.errors import EngineUnavailableError, KnotCamError
     from engine.warp import WarpAnimator
 
-    if kind == "knot":
-        try:
-            from engine.knot.knot_animator import load_default_knot_animator
+    if kind != "knot":
+        return WarpAnimator()
+    try:
+        from engine.config import get_preset
+        from engine.knot.knot_animator import load_default_knot_animator, load_knot_animator
 
+        if weights is None:
             return load_default_knot_animator()
-        except (ImportError, KnotCamError) as err:
-            log.warning("The Knot Forcing animator is unavailable (%s); rendering with the warp animator.", err)
-    return WarpAnimator()
+        preset = get_preset("tiny")
+        return load_knot_animator(weights, preset.stream, expected=preset.model)
+    except (ImportError, KnotCamError) as err:
+        reason = str(err).rstrip(".")
+        raise EngineUnavailableError(f"The Knot Forcing animator cannot be loaded ({reason}); "
+                                     "use --animator warp to render without it.") from err
 
 
 def _even(image):
@@ -56,11 +64,12 @@ def run(args: argparse.Namespace) -> int:
 
     check_frame_count(args.frames)
     check_video_output(args.out, inputs=(args.driving, args.portrait))
+    animator = make_animator(args.animator, args.weights)  # a broken engine is an error, before any work
     with FaceTracker() as tracker:
         portrait = load_portrait(args.portrait, tracker)
         source = VideoFileSource(args.driving, loop=True)
         total = args.frames if args.frames is not None else max(source.frame_count, 1)
-        pipeline = AvatarPipeline(make_animator(args.animator), tracker)
+        pipeline = AvatarPipeline(animator, tracker)
         pipeline.set_portrait(portrait)
         h, w = _even(portrait.image).shape[:2]
         written = 0
