@@ -129,11 +129,11 @@ CAMERA_RUNNING = "Virtual camera: {device} {width}x{height} @ {fps:.1f} fps"
 CAMERA_OFF = "Virtual camera: off"
 RECORD = "Record..."
 STOP_RECORD = "Stop recording"
-RECORD_TIP = "Save the avatar stream to an MP4 file (Ctrl+R)."
+RECORD_TIP = "Save the avatar stream to a WebM (or MP4) video, in real time (Ctrl+R)."
 RECORD_DIALOG = "Save recording as"
 RECORDING = "Recording to {name}"
 RECORD_SAVED = "Recording saved to {path}."
-RECORD_FILE_FILTER = "MP4 video (*.mp4)"
+RECORD_FILE_FILTER = "WebM video, plays in browsers (*.webm);;MP4 video, MPEG-4 Part 2 (*.mp4)"
 
 # Status bar
 GENERATION_FPS = "Avatar {fps:.1f} fps"

@@ -21,10 +21,12 @@ class Container:
     description: str
 
 
-# The pinned opencv-contrib-python 4.11 has no H.264 encoder (avc1/H264 fail to open); VP9 WebM plays in
-# browsers and chat previews, MPEG-4 Part 2 MP4 is kept for players that want .mp4.
+# The pinned opencv-contrib-python 4.11 has no H.264 encoder (avc1/H264 fail to open) and PyAV is not pinned.
+# WebM plays in browsers and chat previews. VP8, not VP9: on the 2-core CPU here a 720p frame takes ~50 ms
+# in VP8 and ~90 ms in VP9, and VP9 holds ~10 s of frames back at close (README, "Recording"). MPEG-4 Part 2
+# MP4 (4 ms a frame) stays for players that want .mp4 and for weak CPUs.
 CONTAINERS: dict[str, Container] = {
-    ".webm": Container(".webm", "VP90", "VP9 in WebM"),
+    ".webm": Container(".webm", "VP80", "VP8 in WebM"),
     ".mp4": Container(".mp4", "mp4v", "MPEG-4 Part 2 in MP4"),
 }
 RECORDING_EXTENSION = ".webm"

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from engine.errors import VideoSourceError
+from engine.errors import RecordingWriteError, VideoSourceError
 from engine.output_file import container_for
 
 
@@ -86,6 +86,21 @@ def create_hidden_part(target: Path) -> Path:
             continue
 
 
+def file_holds_frames(path: Path, frames: int) -> bool:
+    """True when the video at `path` states `frames` frames (±1) and its last one decodes: a cheap check
+    that the container's index was written, without decoding the whole file."""
+    if frames < 1:
+        return False
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened() or abs(capture.get(cv2.CAP_PROP_FRAME_COUNT) - frames) > 1:
+            return False
+        capture.set(cv2.CAP_PROP_POS_FRAMES, frames - 1)
+        return bool(capture.read()[0])
+    finally:
+        capture.release()
+
+
 class AtomicVideoWriter:
     """Writes RGB frames (H, W, 3) uint8 to a video that appears under its final name only once complete.
 
@@ -121,11 +136,19 @@ class AtomicVideoWriter:
         self.frames_written += 1
 
     def close(self) -> Path:
-        """Finish the file and move it to its final name; returns that path."""
+        """Finish the file and move it to its final name; returns that path.
+
+        RecordingWriteError (and no file under the name) when the finished file does not hold every frame:
+        OpenCV's writer fails silently on a full disk or a vanished device, so the file is checked here.
+        """
         if not self._done:
             self._writer.release()
-            os.replace(self._tmp, self.path)
             self._done = True
+            if self.frames_written and not file_holds_frames(self._tmp, self.frames_written):
+                self._tmp.unlink(missing_ok=True)
+                raise RecordingWriteError(f"{self.path.name} could not be written to the end (is the disk full "
+                                          "or gone?), so nothing was saved.")
+            os.replace(self._tmp, self.path)
         return self.path
 
     def abort(self) -> None:
