@@ -19,7 +19,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "params": ("engine.cli.params", "print parameter counts of the model presets"),
     "prepare": ("engine.data.prepare", "turn folders of videos/images into a training set"),
     "train": ("engine.train.cli", "train the codec and the Knot Forcing DiT (resumable)"),
-    "eval": ("engine.eval.report", "evaluate animators side by side and write docs/eval/report.md"),
+    "eval": ("engine.eval.report", "evaluate animators side by side and write runs/eval/report.md"),
     "soak": ("engine.bench.soak", "run the full pipeline for many frames and record memory and fps"),
     "bench-model": ("engine.bench.model", "benchmark the DiT, the codec and cached vs recomputed streaming"),
     "bench-driving": ("engine.bench.driving", "benchmark tracking, retargeting and smoothing on this CPU"),

@@ -18,6 +18,7 @@ from app import texts
 from app.controls import OutputPanel
 from app.settings import Preferences
 from app.workers import OutputWorker
+from engine.output_file import CONTAINERS, RECORDING_EXTENSION
 
 
 class OutputControl(QObject):
@@ -89,7 +90,7 @@ class OutputControl(QObject):
 
     # ---- recording ----------------------------------------------------------------------------------------
     def start_recording(self, path: str) -> None:
-        """Record the avatar at the output size and rate into `path` (moved there when recording stops)."""
+        """Record the avatar in real time at the output size and rate into `path` (there when recording stops)."""
         width, height, fps = self.panel.output_format()
         self.panel.set_recording(True)
         self.output.start_recording(path, fps, (width, height))
@@ -102,10 +103,10 @@ class OutputControl(QObject):
         if not on:
             self.stop_recording()
             return
-        suggestion = str(Path.home() / time.strftime("knotcam-%Y%m%d-%H%M%S.mp4"))
+        suggestion = str(Path.home() / time.strftime(f"knotcam-%Y%m%d-%H%M%S{RECORDING_EXTENSION}"))
         path, _ = QFileDialog.getSaveFileName(self.window, texts.RECORD_DIALOG, suggestion, texts.RECORD_FILE_FILTER)
         if path:
-            self.start_recording(path if path.lower().endswith(".mp4") else path + ".mp4")
+            self.start_recording(path if Path(path).suffix.lower() in CONTAINERS else path + RECORDING_EXTENSION)
         else:
             self.panel.set_recording(False)
 

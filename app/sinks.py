@@ -6,6 +6,8 @@ VirtualCameraSink and RecorderSink block on devices and disk: the app calls them
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -14,7 +16,7 @@ import numpy as np
 
 from app import texts
 from app.frame_view import FrameView
-from engine.errors import VirtualCameraUnavailableError
+from engine.errors import KnotCamError, VirtualCameraUnavailableError
 
 
 class FrameSink(Protocol):
@@ -113,26 +115,34 @@ class VirtualCameraSink:
 
 
 class RecorderSink:
-    """Writes letterboxed avatar frames to an MP4 that appears under `path` only once closed."""
+    """Records letterboxed avatar frames in real time (app/recorder.py); the file appears under `path` only
+    once closed. `send` returns at once: a writer thread encodes."""
 
-    def __init__(self, path: str | Path, fps: float, size: tuple[int, int]) -> None:
-        from engine.video import AtomicVideoWriter
+    def __init__(self, path: str | Path, fps: float, size: tuple[int, int],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        from app.recorder import RealTimeRecorder
 
         self.path = Path(path)
-        self.width, self.height = size
-        self.frames_written = 0
-        self._writer = AtomicVideoWriter(self.path, fps, size)
+        self._recorder = RealTimeRecorder(self.path, fps, size, clock=clock)
+
+    @property
+    def failure(self) -> KnotCamError | None:
+        """The write error that stopped the recording, or None."""
+        return self._recorder.failure
+
+    @property
+    def frames_written(self) -> int:
+        """Output frames encoded so far (repeats included)."""
+        return self._recorder.frames_written
 
     def send(self, image: np.ndarray) -> None:
-        """Letterbox to the recording size and append."""
-        frame = image if image.shape[:2] == (self.height, self.width) else letterbox(image, self.width, self.height)
-        self._writer.write(frame)
-        self.frames_written += 1
+        """Stamp with the clock and queue for the writer thread."""
+        self._recorder.send(image)
 
-    def close(self) -> None:
-        """Finish the file and move it into place."""
-        self._writer.close()
+    def close(self) -> Path:
+        """Finish the take and move the file into place; RecordingWriteError when it could not be written."""
+        return self._recorder.close()
 
     def abort(self) -> None:
         """Drop the partial file; nothing appears under `path`."""
-        self._writer.abort()
+        self._recorder.abort()

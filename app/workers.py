@@ -240,13 +240,11 @@ class OutputWorker(StoppableThread):
                 self._close_camera()
                 self.camera_failed.emit(f"The virtual camera stopped: {err}.", "")
         if self._recorder is not None:
-            try:
-                self._recorder.send(image)
-            except Exception as err:  # noqa: BLE001 (disk full...: drop the partial file, report)
-                log.exception("recording failed")
-                self._recorder.abort()
-                self._recorder = None
-                self.recording_failed.emit(f"Recording stopped: {err}.")
+            self._recorder.send(image)  # returns at once: the recorder's own thread encodes
+            if self._recorder.failure is not None:  # disk full, device gone: the partial file is already gone
+                recorder, self._recorder = self._recorder, None
+                recorder.abort()
+                self.recording_failed.emit(str(recorder.failure))
 
     def _open_camera(self, width: int, height: int, fps: float) -> None:
         from app.sinks import VirtualCameraSink
@@ -280,5 +278,9 @@ class OutputWorker(StoppableThread):
     def _close_recorder(self) -> None:
         if self._recorder is not None:
             recorder, self._recorder = self._recorder, None
-            recorder.close()
+            try:
+                recorder.close()
+            except KnotCamError as err:
+                self.recording_failed.emit(str(err))
+                return
             self.recording_finished.emit(str(recorder.path))

@@ -18,6 +18,9 @@ WEIGHTS_DIR = ASSETS / "weights"
 DEFAULT_PORTRAIT = PORTRAITS_DIR / "astronaut.png"
 DEMO_CLIP = CLIPS_DIR / "carphone.mp4"
 ASSETS_README = ASSETS / "README.md"  # the bundled assets' licences, shown in the About box
+# Where benchmarks and evaluation write unless --out says otherwise: ignored by git, never over tracked files.
+BENCH_RESULTS_DIR = ROOT / "runs" / "bench"
+EVAL_RESULTS_DIR = ROOT / "runs" / "eval"
 
 
 def default_weights_path(preset: str) -> Path:

@@ -23,3 +23,15 @@ class WeightsMismatchError(KnotCamError):
 
 class VirtualCameraUnavailableError(KnotCamError):
     """No virtual camera device could be opened; the message says what to install for this OS."""
+
+
+class OutputRefusedError(KnotCamError):
+    """An output refused before any work: a path that is an input, a folder, unwritable, of an unknown type."""
+
+
+class RecordingWriteError(KnotCamError):
+    """A video file that could not be written to the end (disk full, device gone); nothing is left under its name."""
+
+
+class EngineUnavailableError(KnotCamError):
+    """The Knot Forcing engine was asked for but cannot be loaded (weights or module); never a silent warp."""

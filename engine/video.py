@@ -1,16 +1,17 @@
-"""Video files in and out: a looping RGB frame source and an MP4 writer that never leaves half a file."""
+"""Video files in and out: a looping RGB frame source and a video writer that never leaves half a file."""
 
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from engine.errors import VideoSourceError
+from engine.errors import RecordingWriteError, VideoSourceError
+from engine.output_file import container_for
 
 
 class VideoFileSource:
@@ -73,26 +74,54 @@ class VideoFileSource:
         self.close()
 
 
-class AtomicVideoWriter:
-    """Writes RGB frames (H, W, 3) uint8 to an MP4 that appears under its final name only once complete.
+def create_hidden_part(target: Path) -> Path:
+    """A new empty hidden file next to `target` (`.name.XXXX.part.ext`), with the user's normal mode (umask)."""
+    folder = target.parent if str(target.parent) else Path(".")
+    while True:
+        part = folder / f".{target.stem}.{secrets.token_hex(4)}.part{target.suffix.lower()}"
+        try:
+            os.close(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return part
+        except FileExistsError:
+            continue
 
-    Frames go to a hidden temporary file next to the target; `close()` moves it into place with os.replace,
-    `abort()` (or an exception inside `with`) deletes it.
+
+def file_holds_frames(path: Path, frames: int) -> bool:
+    """True when the video at `path` states `frames` frames (±1) and its last one decodes: a cheap check
+    that the container's index was written, without decoding the whole file."""
+    if frames < 1:
+        return False
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened() or abs(capture.get(cv2.CAP_PROP_FRAME_COUNT) - frames) > 1:
+            return False
+        capture.set(cv2.CAP_PROP_POS_FRAMES, frames - 1)
+        return bool(capture.read()[0])
+    finally:
+        capture.release()
+
+
+class AtomicVideoWriter:
+    """Writes RGB frames (H, W, 3) uint8 to a video that appears under its final name only once complete.
+
+    The extension picks the container (engine/output_file.py). Frames go to a hidden temporary file next to
+    the target; `close()` moves it into place with os.replace, `abort()` (or an exception inside `with`)
+    deletes it.
     """
 
     def __init__(self, path: str | Path, fps: float, size: tuple[int, int]) -> None:
         self.path = Path(path)
         self.size = size  # (width, height)
+        container = container_for(self.path)
         folder = self.path.parent if str(self.path.parent) else Path(".")
         if not folder.is_dir():
             raise VideoSourceError(f"The output folder {folder} does not exist.")
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".part.mp4", dir=folder)
-        os.close(fd)
-        self._tmp = Path(tmp)
+        self._tmp = create_hidden_part(self.path)
         try:  # also on Ctrl+C here: the temporary file must not outlive a writer that never existed
-            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), size)
+            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*container.fourcc), float(fps),
+                                           size)
             if not self._writer.isOpened():
-                raise VideoSourceError(f"Cannot write an MP4 video to {self.path}.")
+                raise VideoSourceError(f"Cannot write a {container.description} video to {self.path}.")
         except BaseException:
             self._tmp.unlink(missing_ok=True)
             raise
@@ -107,11 +136,19 @@ class AtomicVideoWriter:
         self.frames_written += 1
 
     def close(self) -> Path:
-        """Finish the file and move it to its final name; returns that path."""
+        """Finish the file and move it to its final name; returns that path.
+
+        RecordingWriteError (and no file under the name) when the finished file does not hold every frame:
+        OpenCV's writer fails silently on a full disk or a vanished device, so the file is checked here.
+        """
         if not self._done:
             self._writer.release()
-            os.replace(self._tmp, self.path)
             self._done = True
+            if self.frames_written and not file_holds_frames(self._tmp, self.frames_written):
+                self._tmp.unlink(missing_ok=True)
+                raise RecordingWriteError(f"{self.path.name} could not be written to the end (is the disk full "
+                                          "or gone?), so nothing was saved.")
+            os.replace(self._tmp, self.path)
         return self.path
 
     def abort(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import cv2
@@ -72,3 +74,16 @@ def demo_landmarks(demo_frames) -> list[np.ndarray | None]:
 
     with FaceTracker() as tracker:
         return [tracker.track(frame) for frame in demo_frames]
+
+
+@pytest.fixture
+def small_filesystem(tmp_path):
+    """A 1 MiB tmpfs (needs mount rights: root or a user namespace); skipped where it cannot be made."""
+    folder = tmp_path / "usb"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
+                             capture_output=True).returncode == 0 if os.geteuid() == 0 else False
+    if not mounted:
+        pytest.skip("cannot mount a small tmpfs here (not root): no full filesystem to test against")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=False)

@@ -106,3 +106,22 @@ def test_recording_writes_playable_mp4_at_output_size(qtbot, tmp_path):
     capture.release()
     assert frames >= 10
     qtbot.waitUntil(lambda: not window.output_panel.record.isChecked(), timeout=5000)
+
+
+def test_recording_onto_a_full_disk_says_one_sentence_and_leaves_no_file(qtbot, tmp_path, small_filesystem):
+    window = open_window(qtbot, tmp_path, output_size=(320, 240), output_fps=30)
+    with qtbot.waitSignal(window.output.recording_failed, timeout=10000) as failed:
+        window.start_recording(str(small_filesystem / "call.webm"))
+    sentence = failed.args[0]
+    assert "is full" in sentence and "Errno" not in sentence and "\n" not in sentence
+    qtbot.waitUntil(lambda: not window.output_panel.record.isChecked(), timeout=5000)
+    assert window.statusBar().currentMessage() == sentence
+    assert list(small_filesystem.iterdir()) == []
+
+
+def test_recording_into_a_missing_folder_says_so_without_errno(qtbot, tmp_path):
+    window = open_window(qtbot, tmp_path, output_size=(320, 240), output_fps=30)
+    with qtbot.waitSignal(window.output.recording_failed, timeout=10000) as failed:
+        window.start_recording(str(tmp_path / "gone" / "call.webm"))
+    assert "does not exist" in failed.args[0] and "Errno" not in failed.args[0]
+    assert not (tmp_path / "gone").exists()

@@ -75,7 +75,8 @@ def test_guidance_on_windows_and_macos_names_obs_virtual_camera(system):
 
 def test_recorder_sink_writes_playable_mp4_only_when_closed(tmp_path, portrait_rgb):
     path = tmp_path / "avatar.mp4"
-    recorder = RecorderSink(path, 30, (320, 240))
+    ticks = iter(range(100))
+    recorder = RecorderSink(path, 30, (320, 240), clock=lambda: next(ticks) / 30)  # one frame per output period
     for _ in range(12):
         recorder.send(portrait_rgb)
     assert not path.exists()  # still a temporary file until the recording is finished

@@ -1,1 +1,3 @@
-"""Speed and memory harnesses (`main.py bench|bench-model|bench-driving|soak|profile`); they write benchmarks/."""
+"""Speed and memory harnesses (`main.py bench|bench-model|bench-driving|soak|profile`).
+
+They write runs/bench/ (ignored by git) unless --out says otherwise."""

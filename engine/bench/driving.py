@@ -1,7 +1,7 @@
 """Benchmark of the driving signal: tracker + retarget + smoothing, ms per frame at 640x480 on this CPU.
 
 Runs the demo clip (upscaled to 640x480, a webcam's size) through FaceTracker in tracking mode and the
-Retargeter with default smoothing, for a few hundred frames, and writes benchmarks/driving.json.
+Retargeter with default smoothing, for a few hundred frames, and writes runs/bench/driving.json (or --out).
 Usage: python main.py bench-driving [--frames 600]
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from engine.assets import DEFAULT_PORTRAIT, DEMO_CLIP, ROOT
+from engine.assets import BENCH_RESULTS_DIR, DEFAULT_PORTRAIT, DEMO_CLIP
 from engine.face.crop import CropBox
 from engine.face.motion_map import MotionRenderer
 from engine.face.portrait import load_portrait
@@ -45,11 +45,12 @@ def _stats(ms: list[float]) -> dict:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `main.py bench-driving`."""
     parser.add_argument("--frames", type=int, default=600)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "driving.json")
+    parser.add_argument("--out", type=Path, default=BENCH_RESULTS_DIR / "driving.json",
+                        help="results JSON (default: %(default)s)")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the benchmark, print the figures and write benchmarks/driving.json."""
+    """Run the benchmark, print the figures and write `args.out`."""
     load_before = round(os.getloadavg()[0], 2)  # other processes on the machine skew the figures
 
     with VideoFileSource(DEMO_CLIP) as source:
@@ -88,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
                     "python": platform.python_version(),
                     "mediapipe": mediapipe.__version__, "opencv": cv2.__version__, "numpy": np.__version__},
     }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result["ms_per_frame"], indent=2))
     print(f"wrote {args.out}")

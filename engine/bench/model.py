@@ -11,7 +11,7 @@ Figures (random weights: speed does not depend on their values):
               recompute without a cache (S forward_sequence passes over the whole history + the chunk).
               A recompute whose dense attention mask would not fit in memory is not run; then a lower bound
               is given, scaled linearly in frames from the largest size measured (its true cost grows faster).
-Writes benchmarks/model.json: one entry per device kind and dtype ("cpu", "cuda", "cuda-bfloat16"), other
+Writes runs/bench/model.json (or --out): one entry per device kind and dtype ("cpu", "cuda", "cuda-bfloat16"), other
 entries kept, each with the machine description (and the load average: the CPU figures are wall-clock).
 """
 
@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from engine.assets import BENCH_RESULTS_DIR
 from engine.bench.machine import describe_machine
 from engine.config import PRESETS, Preset, get_preset
 from engine.knot.codec import FrameCodec
@@ -33,7 +34,7 @@ from engine.knot.model.dit import CausalDiT
 from engine.knot.model.layout import streaming_layout
 from engine.knot.streaming import KnotStreamer
 
-OUT = Path("benchmarks/model.json")
+OUT = BENCH_RESULTS_DIR / "model.json"
 
 
 def _sync(device: torch.device) -> None:
@@ -222,11 +223,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "all --presets on CUDA)")
     parser.add_argument("--chunks", type=int, default=None, help="chunks timed per preset (default 5 CPU, 30 CUDA)")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--out", type=Path, default=OUT, help="results JSON (default: %(default)s)")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the benchmark, print the figures and merge them into benchmarks/model.json."""
+    """Run the benchmark, print the figures and merge them into `args.out`."""
     device = torch.device(args.device)
     dtype = getattr(torch, args.dtype)
     if args.threads:

@@ -6,7 +6,7 @@ Every `--every` frames it records: process RSS, live Python objects (gc), the an
 frames waiting for their chunk, frames pending in the streamer, the chunk-time history), the KV cache's
 bytes and its tensors' storage addresses, frames in and out, and fps over the last interval. The summary
 gives the growth from frame 1,000 to the last frame (targets: memory < 1 %, fps < 5 %). Writes
-`--out` (benchmarks/soak.json) with the machine description.
+`--out` (default runs/bench/soak.json) with the machine description.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-DEFAULT_OUT = Path("benchmarks/soak.json")
+from engine.assets import BENCH_RESULTS_DIR
+
+DEFAULT_OUT = BENCH_RESULTS_DIR / "soak.json"
 BASELINE_FRAME = 1_000  # growth is measured from here: start-up allocations are done by then
 
 

@@ -24,11 +24,11 @@ import statistics
 import time
 from pathlib import Path
 
-from engine.assets import DEFAULT_PORTRAIT, DEMO_CLIP, shown
+from engine.assets import BENCH_RESULTS_DIR, DEFAULT_PORTRAIT, DEMO_CLIP, shown
 from engine.bench.machine import describe_machine  # light: its heavy imports are inside the function
 from engine.bench.stages import StageTimer, cuda_mb, instrument, latency_ms, rss_mb, stage_shares
 
-DEFAULT_OUT = Path("benchmarks/streamer.json")
+DEFAULT_OUT = BENCH_RESULTS_DIR / "streamer.json"
 CHECKPOINTS = (100, 1_000, 10_000)
 WARMUP_FRAMES = 100  # latency and stage shares leave out the first frames (graph and allocator warm-up)
 

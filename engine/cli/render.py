@@ -1,6 +1,7 @@
-"""`python main.py render`: animate a portrait with a driving video file, headless, to an MP4.
+"""`python main.py render`: animate a portrait with a driving video file, headless, to a video file.
 
-Timestamps are the driving file's frame times (not the wall clock), so a render is reproducible.
+Timestamps are the driving file's frame times (not the wall clock), so a render is reproducible. The output
+rules (engine/output_file.py) are checked before anything is loaded.
 """
 
 from __future__ import annotations
@@ -15,30 +16,37 @@ from engine.assets import DEFAULT_PORTRAIT, DEMO_CLIP
 log = logging.getLogger(__name__)
 
 
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the render subcommand."""
     parser.add_argument("--portrait", type=Path, default=DEFAULT_PORTRAIT, help="portrait image (default: %(default)s)")
     parser.add_argument("--driving", type=Path, default=DEMO_CLIP, help="driving video (default: %(default)s)")
-    parser.add_argument("--out", type=Path, required=True, help="output MP4 path")
+    parser.add_argument("--out", type=Path, required=True, help="output video: .webm (VP9) or .mp4 (MPEG-4 Part 2)")
     parser.add_argument("--frames", type=int, default=None,
                         help="frames to render (default: the driving clip's length; longer clips loop)")
     parser.add_argument("--animator", choices=("warp", "knot"), default="warp", help="animator (default: warp)")
+    parser.add_argument("--weights", type=Path, default=None,
+                        help="Knot Forcing weights file (default: the shipped tiny weights)")
 
 
-def make_animator(kind: str):
-    """The requested animator; Knot Forcing falls back to warp when it cannot be loaded."""
-    from engine.errors import KnotCamError
+def make_animator(kind: str, weights: Path | None = None):
+    """The requested animator; EngineUnavailableError (one sentence) when Knot Forcing cannot be loaded."""
+    from engine.errors import EngineUnavailableError, KnotCamError
     from engine.warp import WarpAnimator
 
-    if kind == "knot":
-        try:
-            from engine.knot.knot_animator import load_default_knot_animator
+    if kind != "knot":
+        return WarpAnimator()
+    try:
+        from engine.config import get_preset
+        from engine.knot.knot_animator import load_default_knot_animator, load_knot_animator
 
+        if weights is None:
             return load_default_knot_animator()
-        except (ImportError, KnotCamError) as err:
-            log.warning("The Knot Forcing animator is unavailable (%s); rendering with the warp animator.", err)
-    return WarpAnimator()
+        preset = get_preset("tiny")
+        return load_knot_animator(weights, preset.stream, expected=preset.model)
+    except (ImportError, KnotCamError) as err:
+        reason = str(err).rstrip(".")
+        raise EngineUnavailableError(f"The Knot Forcing animator cannot be loaded ({reason}); "
+                                     "use --animator warp to render without it.") from err
 
 
 def _even(image):
@@ -50,14 +58,18 @@ def run(args: argparse.Namespace) -> int:
     """Render; prints frames, seconds and fps. Ctrl+C leaves no partial output file."""
     from engine.face.portrait import load_portrait
     from engine.face.tracker import FaceTracker
+    from engine.output_file import check_frame_count, check_video_output
     from engine.pipeline import AvatarPipeline
     from engine.video import AtomicVideoWriter, VideoFileSource
 
+    check_frame_count(args.frames)
+    check_video_output(args.out, inputs=(args.driving, args.portrait))
+    animator = make_animator(args.animator, args.weights)  # a broken engine is an error, before any work
     with FaceTracker() as tracker:
         portrait = load_portrait(args.portrait, tracker)
         source = VideoFileSource(args.driving, loop=True)
         total = args.frames if args.frames is not None else max(source.frame_count, 1)
-        pipeline = AvatarPipeline(make_animator(args.animator), tracker)
+        pipeline = AvatarPipeline(animator, tracker)
         pipeline.set_portrait(portrait)
         h, w = _even(portrait.image).shape[:2]
         written = 0

@@ -1,4 +1,4 @@
-"""`python main.py eval [--quick] [--out docs/eval]`: every system on the same inputs, one report.
+"""`python main.py eval [--quick] [--out runs/eval]`: every system on the same inputs, one report.
 
 Writes report.md (first table: one row per system, one column per metric, plus fps), results.json, metric
 plots and contact sheets into --out. The full run streams 18,000 frames (10 minutes of the looped driving
@@ -16,7 +16,7 @@ import shutil
 import time
 from pathlib import Path
 
-from engine.assets import DEMO_CLIP, PORTRAITS_DIR, ROOT, TRAINING_DIR, default_weights_path, shown
+from engine.assets import DEMO_CLIP, EVAL_RESULTS_DIR, PORTRAITS_DIR, TRAINING_DIR, default_weights_path, shown
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the eval subcommand."""
     parser.add_argument("--quick", action="store_true",
                         help="short version for CI: drift at frame 300 vs 60 instead of 18,000 vs 1,800")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "eval", help="report folder (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=EVAL_RESULTS_DIR, help="report folder (default: %(default)s)")
     parser.add_argument("--portrait", type=Path, default=PORTRAITS_DIR / "biden.jpg",
                         help="held-out portrait for cross-reenactment (default: %(default)s)")
     parser.add_argument("--driving", type=Path, default=DEMO_CLIP,

@@ -1,0 +1,123 @@
+"""Recording in real time: a take lasts its wall-clock time, plays to the last frame, has the user's normal
+mode, and a write error stops it with one sentence and no file under the final name."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from app.recorder import RealTimeRecorder
+from engine.assets import DEFAULT_PORTRAIT
+from engine.errors import RecordingWriteError
+
+
+class SteppedClock:
+    """The wall clock as the test sets it."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def portrait_rgb() -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(str(DEFAULT_PORTRAIT)), cv2.COLOR_BGR2RGB)
+
+
+def decoded(path) -> tuple[int, float, tuple[int, int]]:
+    """Every frame decoded: (count, fps stated by the file, (height, width))."""
+    capture = cv2.VideoCapture(str(path))
+    count, shape = 0, None
+    while (read := capture.read())[0]:
+        count, shape = count + 1, read[1].shape[:2]
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    return count, fps, shape
+
+
+def take(path, portrait, *, seconds: float, feed_fps: float, fps: float = 30, size=(640, 360), **kw):
+    """Feed frames stamped `feed_fps` apart for `seconds` of the test clock, then stop; returns the file."""
+    clock = SteppedClock()
+    start = clock.now
+    recorder = RealTimeRecorder(path, fps, size, clock=clock, **kw)
+    n = 0
+    while n / feed_fps < seconds:
+        clock.now = start + n / feed_fps
+        recorder.send(np.roll(portrait, n, axis=1))
+        n += 1
+        time.sleep(0.002)  # let the writer keep up a little, as a real avatar stream would
+    clock.now = start + seconds
+    return recorder.close()
+
+
+@pytest.mark.parametrize("feed_fps", [12.0, 30.0, 60.0])
+def test_a_10_second_take_is_10_seconds_long_whatever_the_generation_rate(tmp_path, portrait_rgb, feed_fps):
+    path = take(tmp_path / "take.webm", portrait_rgb, seconds=10.0, feed_fps=feed_fps)
+    count, fps, shape = decoded(path)
+    assert fps == pytest.approx(30.0)
+    assert abs(count - 300) <= 1, f"{count} frames at 30 fps = {count / 30:.2f} s"
+    assert shape == (360, 640)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["take.webm"]
+
+
+def test_a_1080p_take_keeps_its_wall_clock_length(tmp_path, portrait_rgb):
+    path = take(tmp_path / "big.mp4", portrait_rgb, seconds=3.0, feed_fps=9.0, size=(1920, 1080))
+    count, _, shape = decoded(path)
+    assert abs(count - 90) <= 1 and shape == (1080, 1920)
+
+
+def test_send_returns_at_once_while_the_writer_encodes(tmp_path, portrait_rgb):
+    recorder = RealTimeRecorder(tmp_path / "fast.webm", 30, (1280, 720))
+    slowest = 0.0
+    for _ in range(60):
+        start = time.perf_counter()
+        recorder.send(portrait_rgb)
+        slowest = max(slowest, time.perf_counter() - start)
+        time.sleep(1 / 60)
+    recorder.close()
+    assert slowest < 0.01, f"send blocked for {slowest * 1000:.1f} ms"
+    assert decoded(tmp_path / "fast.webm")[0] >= 1
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_the_file_gets_the_users_normal_mode(tmp_path, portrait_rgb, umask):
+    before = os.umask(umask)
+    try:
+        path = take(tmp_path / "mode.webm", portrait_rgb, seconds=0.5, feed_fps=30)
+    finally:
+        os.umask(before)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_a_take_without_frames_saves_nothing_and_says_so(tmp_path):
+    recorder = RealTimeRecorder(tmp_path / "empty.webm", 30, (320, 240))
+    with pytest.raises(RecordingWriteError, match="No avatar frame arrived"):
+        recorder.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_disk_that_fills_during_the_take_leaves_no_file_and_one_sentence(small_filesystem):
+    noise = np.random.default_rng(0).integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    clock = SteppedClock()
+    recorder = RealTimeRecorder(small_filesystem / "take.webm", 30, (320, 240), clock=clock, min_free_bytes=0)
+    for n in range(90):  # ~3 s of noise: far more than 1 MiB of VP8
+        clock.now += 1 / 30
+        recorder.send(np.roll(noise, 7 * n, axis=0))
+        time.sleep(0.005)
+    with pytest.raises(RecordingWriteError) as caught:
+        recorder.close()
+    sentence = str(caught.value)
+    assert "take.webm" in sentence and "nothing was saved" in sentence and "\n" not in sentence
+    assert list(small_filesystem.iterdir()) == []
+
+
+def test_a_recording_on_a_nearly_full_disk_is_refused_before_it_starts(small_filesystem):
+    with pytest.raises(RecordingWriteError, match="is full"):
+        RealTimeRecorder(small_filesystem / "take.webm", 30, (320, 240))
+    assert list(small_filesystem.iterdir()) == []
