@@ -77,6 +77,7 @@ PORTRAIT_KEPT = "{reason} The previous portrait stays active."
 DROP_NOT_A_FILE = "Only image files can be dropped here."
 PORTRAIT_GRAYSCALE = "{name} is a grayscale photo, so the avatar is grey too."
 PORTRAIT_ALPHA = "{name} has a transparent background; it is shown on white."
+PORTRAIT_SEVERAL_FACES = "{name} shows {count} faces; the largest one is animated."
 PORTRAIT_SHRUNK = "{name} is {width}x{height} pixels; it was scaled down to {limit} pixels on its longer side."
 
 # Driving source

@@ -20,6 +20,7 @@ class Portrait:
     image: np.ndarray  # (H, W, 3) uint8 RGB
     landmarks: np.ndarray  # (478, 3) float32: x, y in pixels of `image`, z in the same pixel scale
     name: str = "portrait"
+    faces_found: int = 1  # faces detected in the photo; the largest one is animated
 
 
 @dataclass(frozen=True)
