@@ -25,6 +25,7 @@ from app import texts
 from app.frame_view import rgb_to_qimage
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
+PANEL_WIDTH = 250
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 
@@ -127,8 +128,7 @@ class PortraitPanel(QWidget):
         layout.addWidget(self.notice_label)
         layout.addWidget(self.error_label)
         layout.addStretch(1)
-        self.setMinimumWidth(220)
-        self.setMaximumWidth(300)
+        self.setFixedWidth(PANEL_WIDTH)  # long notices wrap; the previews beside it keep their size
         self.recent_title.hide()
         self.recent.hide()
 

@@ -99,6 +99,11 @@ WEBCAM_UNAVAILABLE = "Webcam {index} could not be opened or delivered no frame; 
 WEBCAM_LOST = "Webcam {index} stopped delivering frames; the avatar idles while KnotCam reconnects."
 VIDEO_ENDED = "{name} stopped delivering frames; the avatar idles. Choose another driving source."
 SOURCE_FAILED = "{reason}"
+RETRY = "Retry"
+CHOOSE_SOURCE = "Choose another source"
+CHOOSE_PORTRAIT = "Choose a portrait..."
+DISMISS = "Dismiss"
+SAVED_PORTRAIT_MISSING = "The saved portrait {name} no longer exists; the default portrait is used instead."
 
 # Preview
 VIEW_GROUP = "Preview"

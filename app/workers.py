@@ -49,7 +49,7 @@ class GenerationWorker(StoppableThread):
 
     avatar_ready = Signal(object)  # engine.animator.AvatarFrame
     landmarks_ready = Signal(object)  # (478, 3) float32 driving-frame pixels, or None when no face
-    fps_measured = Signal(float)
+    fps_measured = Signal(float)  # avatar frames per second driven by source frames (0 while none arrive)
     animator_ready = Signal(str, str)  # label, notice ('' or why it fell back)
     cuda_checked = Signal(bool)
     calibrated = Signal()
@@ -104,6 +104,10 @@ class GenerationWorker(StoppableThread):
         self.cuda_checked.emit(cuda_available())
         while not self.stopping():
             self._run_commands()
+            now = time.monotonic()
+            if now - last_report >= 0.5:  # reported even when nothing arrives, so the readout falls to 0
+                last_report = now
+                self.fps_measured.emit(meter.rate(now))
             idling = time.monotonic() - last_input >= IDLE_AFTER_S
             item = self.frames_in.get(min(POLL_S, 1.0 / IDLE_FPS) if idling else POLL_S)
             if not self._has_portrait:
@@ -134,14 +138,11 @@ class GenerationWorker(StoppableThread):
                 self.landmarks_ready.emit(self._pipeline.last_landmarks)
             for frame in frames:
                 self.frames_generated += 1
-                meter.tick()
+                if item is not None:  # idle frames keep the camera fed but are not a working source
+                    meter.tick()
                 self.output.put(frame.image)
                 if self.gate.try_enter():
                     self.avatar_ready.emit(frame)
-            now = time.monotonic()
-            if now - last_report >= 0.5:
-                last_report = now
-                self.fps_measured.emit(meter.rate(now))
 
     def _apply_portrait(self, portrait) -> None:
         self._pipeline.set_portrait(portrait)
