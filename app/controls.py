@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -22,7 +22,7 @@ from app import texts
 from app.engine_choice import AnimatorChoice
 from app.settings import OUTPUT_FPS, OUTPUT_SIZES, PRESETS
 from app.sources import SourceSpec, WebcamInfo
-from engine.assets import DEMO_CLIP
+from engine.assets import DEMO_CLIP, default_weights_path
 
 OPEN_FILE = "open-file"  # combo item data of the "Video file..." entry
 
@@ -110,6 +110,12 @@ class EnginePanel(QGroupBox):
         self.preset = QComboBox()
         for name in PRESETS:
             self.preset.addItem(name, name)
+            if not default_weights_path(name).is_file():  # offered for what it is, not selectable
+                index = self.preset.count() - 1
+                self.preset.setItemText(index, texts.PRESET_NO_WEIGHTS.format(name=name))
+                self.preset.setItemData(index, texts.PRESET_NO_WEIGHTS_TIP.format(name=name),
+                                        Qt.ItemDataRole.ToolTipRole)
+                self.preset.model().item(index).setEnabled(False)
         self.device = QComboBox()
         self.device.addItem("CPU", "cpu")
         self.active = QLabel("")
@@ -122,6 +128,11 @@ class EnginePanel(QGroupBox):
         for combo in (self.animator, self.preset, self.device):
             combo.activated.connect(self._emit)
         self._sync_enabled()
+
+    def selectable_presets(self) -> list[str]:
+        """Presets the user can pick (those with weights)."""
+        model = self.preset.model()
+        return [self.preset.itemData(i) for i in range(self.preset.count()) if model.item(i).isEnabled()]
 
     def choice(self) -> AnimatorChoice:
         """What the panel shows now."""

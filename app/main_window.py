@@ -12,7 +12,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKe
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from app import texts
-from app.about import open_about_box
+from app.about import AboutBox, open_about_box
 from app.avatar_pacer import AvatarPacer
 from app.capture import CaptureWorker
 from app.controls import EnginePanel, OutputPanel, SourcePanel, ViewPanel
@@ -20,6 +20,7 @@ from app.engine_choice import AnimatorChoice
 from app.output_control import OutputControl
 from app.portrait_picker import PortraitPanel, bundled_portraits
 from app.preview_area import PreviewArea
+from app.recording_indicator import RecordingIndicator
 from app.session import AVATAR_BURST, STOP_TIMEOUT_S, Session, WindowOptions
 from app.settings import AppSettings
 from app.sinks import PreviewSink
@@ -41,7 +42,7 @@ class MainWindow(QMainWindow):
         self.active_portrait_path = ""
         self.session: Session | None = None
         self.output_control: OutputControl | None = None
-        self.about_dialog: QMessageBox | None = None
+        self.about_dialog: AboutBox | None = None
         self._latency_s = 0.0
         self._avatar_pacer = AvatarPacer(self._show_avatar, self._frame_period, AVATAR_BURST, self)
         self.setWindowTitle(texts.WINDOW_TITLE)
@@ -80,7 +81,8 @@ class MainWindow(QMainWindow):
         self.fps_label = QLabel(texts.GENERATION_FPS.format(fps=0))
         self.latency_label = QLabel(texts.LATENCY.format(ms=0))
         self.camera_label = QLabel(texts.CAMERA_OFF)
-        for label in (self.fps_label, self.latency_label, self.camera_label):
+        self.recording_indicator = RecordingIndicator()
+        for label in (self.recording_indicator, self.fps_label, self.latency_label, self.camera_label):
             self.statusBar().addPermanentWidget(label)
 
         self.portrait_panel.portrait_requested.connect(self.load_portrait_file)
@@ -124,7 +126,8 @@ class MainWindow(QMainWindow):
         self.output_panel.set_format(p.output_size, p.output_fps)
         self.portrait_panel.set_recent(p.recent_portraits)
         if p.geometry.isEmpty() or not self.restoreGeometry(p.geometry):
-            self.resize(1280, 760)
+            screen = self.screen().availableGeometry()  # a 1280x720 laptop keeps its bottom row on screen
+            self.resize(min(1280, screen.width()), min(760, screen.height()))
 
     # ---- workers ------------------------------------------------------------------------------------------
     def _start_workers(self, options: WindowOptions) -> None:
@@ -147,6 +150,9 @@ class MainWindow(QMainWindow):
         self.output_control = OutputControl(self, self.output_panel, self.output, self.prefs, self.camera_label,
                                             self.camera_action, self.statusBar().showMessage, STATUS_MESSAGE_MS)
         self.output.failed.connect(self._show_status_error)
+        self.output.recording_started.connect(self.recording_indicator.start)
+        self.output.recording_finished.connect(self.recording_indicator.stop)
+        self.output.recording_failed.connect(self.recording_indicator.stop)
         self.session.start()
         for path in self.portrait_panel.gallery_paths():
             self.loader.thumbnail(path)

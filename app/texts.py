@@ -122,6 +122,8 @@ DEVICE = "Device"
 ANIMATOR_FALLBACK = "Knot Forcing is not available ({reason}); using the warp animator."
 OUT_OF_MEMORY = "The {device} ran out of memory running Knot Forcing {preset}; switched to {fallback}."
 ANIMATOR_ACTIVE = "Animator: {name}"
+PRESET_NO_WEIGHTS = "{name} (no weights)"
+PRESET_NO_WEIGHTS_TIP = "No trained weights ship for the {name} preset yet; it can only be trained (main.py train)."
 
 # Output
 OUTPUT_GROUP = "Output"
@@ -140,6 +142,7 @@ RECORD_DIALOG = "Save recording as"
 RECORDING = "Recording to {name}"
 RECORD_SAVED = "Recording saved to {path}."
 RECORD_FILE_FILTER = "MP4 video (*.mp4)"
+RECORDING_INDICATOR = "\u25cf REC {elapsed}"
 
 # Status bar
 GENERATION_FPS = "Avatar {fps:.1f} fps"
