@@ -145,6 +145,8 @@ class MainWindow(QMainWindow):
         self.generation.animator_ready.connect(self._on_animator_ready)
         self.generation.cuda_checked.connect(self.engine_panel.offer_cuda)
         self.generation.calibrated.connect(lambda: self.statusBar().showMessage(texts.CALIBRATED, STATUS_MESSAGE_MS))
+        self.generation.calibrating_changed.connect(
+            lambda on: self.avatar_view.set_caption(texts.CALIBRATING if on else ""))
         self.generation.failed.connect(self._on_engine_failed)
         self.output = self.session.output
         self.output_control = OutputControl(self, self.output_panel, self.output, self.prefs, self.camera_label,
@@ -224,6 +226,7 @@ class MainWindow(QMainWindow):
         self.prefs.source = spec
         self.source_panel.set_source(spec)
         self.session.set_source(spec)
+        self.generation.calibrate()  # another face, another framing: a new neutral from its first steady second
 
     def _connect_capture(self, capture: CaptureWorker) -> None:
         capture.frame_captured.connect(self._on_driving_frame)

@@ -52,7 +52,8 @@ class GenerationWorker(StoppableThread):
     fps_measured = Signal(float)  # avatar frames per second driven by source frames (0 while none arrive)
     animator_ready = Signal(str, str)  # label, notice ('' or why it fell back)
     cuda_checked = Signal(bool)
-    calibrated = Signal()
+    calibrated = Signal()  # a neutral face was captured
+    calibrating_changed = Signal(bool)  # True while the neutral is being captured (the avatar idles)
 
     def __init__(
         self, frames_in: DropOldestQueue, output: DropOldestQueue, choice: AnimatorChoice | None = None,
@@ -69,6 +70,7 @@ class GenerationWorker(StoppableThread):
         self._build = build
         self._pipeline = None
         self._has_portrait = False
+        self._calibrating = False
 
     def set_portrait(self, portrait) -> None:
         """Animate `portrait` (engine.animator.Portrait) from the next frame on."""
@@ -79,17 +81,25 @@ class GenerationWorker(StoppableThread):
         self._post(lambda: self._apply_animator(choice))
 
     def calibrate(self) -> None:
-        """Take the next driving face as the neutral pose."""
+        """Capture a new neutral pose from the first steady second of the driving face."""
         self._post(self._apply_calibrate)
 
+    @property
+    def last_motion(self):
+        """The engine.animator.Motion last given to the animator, or None (read from any thread)."""
+        return self._pipeline.last_motion if self._pipeline is not None else None
+
     def run(self) -> None:
+        from engine.face.neutral_capture import NeutralCaptureConfig
+        from engine.face.retarget import RetargetConfig
         from engine.face.tracker import FaceTracker
         from engine.pipeline import AvatarPipeline
 
         tracker = FaceTracker(static_image_mode=False)
         try:
             built = self._build(self._choice)
-            self._pipeline = AvatarPipeline(built.animator, tracker)
+            live = RetargetConfig(neutral_capture=NeutralCaptureConfig())  # a steady second, not any first frame
+            self._pipeline = AvatarPipeline(built.animator, tracker, live)
             self.animator_ready.emit(built.label, built.notice)
             self._loop()
         except Exception as err:  # noqa: BLE001 (report, keep the window alive)
@@ -134,6 +144,7 @@ class GenerationWorker(StoppableThread):
             if frames is None:  # out of memory (handled outside the except: its traceback holds the old animator)
                 self._step_down_after_out_of_memory()
                 continue
+            self._report_calibration()
             if self.landmark_gate.try_enter():
                 self.landmarks_ready.emit(self._pipeline.last_landmarks)
             for frame in frames:
@@ -145,9 +156,10 @@ class GenerationWorker(StoppableThread):
                     self.avatar_ready.emit(frame)
 
     def _apply_portrait(self, portrait) -> None:
-        self._pipeline.set_portrait(portrait)
+        self._pipeline.set_portrait(portrait)  # a new retargeter: a new neutral capture
         self._has_portrait = True
         self.frames_in.clear()
+        self._report_calibration()
 
     def _apply_animator(self, choice: AnimatorChoice) -> None:
         built = self._build(choice)
@@ -170,7 +182,15 @@ class GenerationWorker(StoppableThread):
 
     def _apply_calibrate(self) -> None:
         self._pipeline.calibrate()
-        self.calibrated.emit()
+        self._report_calibration()
+
+    def _report_calibration(self) -> None:
+        calibrating = self._pipeline.calibrating
+        if calibrating != self._calibrating:
+            self._calibrating = calibrating
+            self.calibrating_changed.emit(calibrating)
+            if not calibrating:
+                self.calibrated.emit()
 
 
 class OutputWorker(StoppableThread):
