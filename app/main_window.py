@@ -124,6 +124,7 @@ class MainWindow(QMainWindow):
         self._on_avatar_only(p.avatar_only)
         self.engine_panel.set_choice(AnimatorChoice(p.animator, p.preset, p.device))
         self.output_panel.set_format(p.output_size, p.output_fps)
+        self.output_panel.set_framing(p.framing_zoom, p.full_photo)
         self.portrait_panel.set_recent(p.recent_portraits)
         if p.geometry.isEmpty() or not self.restoreGeometry(p.geometry):
             screen = self.screen().availableGeometry()  # a 1280x720 laptop keeps its bottom row on screen
@@ -152,6 +153,9 @@ class MainWindow(QMainWindow):
         self.output_control = OutputControl(self, self.output_panel, self.output, self.prefs, self.camera_label,
                                             self.camera_action, self.statusBar().showMessage, STATUS_MESSAGE_MS)
         self.output.failed.connect(self._show_status_error)
+        self.output_panel.framing_changed.connect(self._on_framing)
+        self.output_panel.format_changed.connect(lambda *_: self._on_framing(self.output_panel.framing()))
+        self._on_framing(self.output_panel.framing())
         self.output.recording_started.connect(self.recording_indicator.start)
         self.output.recording_finished.connect(self.recording_indicator.stop)
         self.output.recording_failed.connect(self.recording_indicator.stop)
@@ -314,6 +318,14 @@ class MainWindow(QMainWindow):
     def _on_engine_failed(self, sentence: str) -> None:
         self._show_status_error(sentence)
         self.banner.show_problem("engine", sentence, [(texts.DISMISS, lambda: self.banner.resolve("engine"))])
+
+    def _on_framing(self, zoom: float | None) -> None:
+        """Head and shoulders at `zoom` (or the full photo) for the camera and recordings."""
+        if zoom is not None:
+            self.prefs.framing_zoom = zoom
+        self.prefs.full_photo = zoom is None
+        width, height, _ = self.output_panel.output_format()
+        self.generation.set_framing(width / height, zoom)
 
     def _show_status_error(self, sentence: str) -> None:
         self.statusBar().showMessage(sentence, 2 * STATUS_MESSAGE_MS)

@@ -71,6 +71,9 @@ class GenerationWorker(StoppableThread):
         self._pipeline = None
         self._has_portrait = False
         self._calibrating = False
+        self._aspect, self._zoom = 16 / 9, 1.0  # output framing; zoom None = the full photo
+        self._framer = None  # engine.framing.SteadyFramer, made in this thread
+        self.framing_box = None  # engine.framing.FrameBox of the last frame sent, None for the full photo
 
     def set_portrait(self, portrait) -> None:
         """Animate `portrait` (engine.animator.Portrait) from the next frame on."""
@@ -83,6 +86,11 @@ class GenerationWorker(StoppableThread):
     def calibrate(self) -> None:
         """Capture a new neutral pose from the first steady second of the driving face."""
         self._post(self._apply_calibrate)
+
+    def set_framing(self, aspect: float, zoom: float | None) -> None:
+        """Crop what the camera and the recording get to head and shoulders at `aspect` (width / height),
+        `zoom` times closer; None sends the full photo."""
+        self._post(lambda: self._apply_framing(aspect, zoom))
 
     @property
     def last_motion(self):
@@ -151,7 +159,7 @@ class GenerationWorker(StoppableThread):
                 self.frames_generated += 1
                 if item is not None:  # idle frames keep the camera fed but are not a working source
                     meter.tick()
-                self.output.put(frame.image)
+                self.output.put(self._framed(frame.image))
                 if self.gate.try_enter():
                     self.avatar_ready.emit(frame)
 
@@ -159,7 +167,29 @@ class GenerationWorker(StoppableThread):
         self._pipeline.set_portrait(portrait)  # a new retargeter: a new neutral capture
         self._has_portrait = True
         self.frames_in.clear()
+        if self._framer is not None:
+            self._framer.reset()
         self._report_calibration()
+
+    def _apply_framing(self, aspect: float, zoom: float | None) -> None:
+        self._aspect, self._zoom = aspect, zoom
+        if self._framer is not None:
+            self._framer.reset()
+
+    def _framed(self, image: np.ndarray) -> np.ndarray:
+        """The avatar frame cropped to the steady head-and-shoulders box (or whole for the full photo)."""
+        from engine.framing import SteadyFramer, head_and_shoulders
+
+        motion = self._pipeline.last_motion
+        if self._zoom is None or motion is None:
+            self.framing_box = None
+            return image
+        if self._framer is None:
+            self._framer = SteadyFramer()
+        h, w = image.shape[:2]
+        target = head_and_shoulders(motion.landmarks, (w, h), self._aspect, self._zoom)
+        self.framing_box = self._framer.update(target)
+        return self.framing_box.slice_of(image)
 
     def _apply_animator(self, choice: AnimatorChoice) -> None:
         built = self._build(choice)
