@@ -29,6 +29,7 @@ class FrameView(QWidget):
         self._image: QImage | None = None
         self._landmarks: np.ndarray | None = None  # (N, 2+) float pixels of the current image
         self._caption = ""
+        self._box: tuple[float, float, float, float] | None = None  # x, y, w, h in image pixels, outlined
         self.setMinimumSize(160, 120)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -53,6 +54,14 @@ class FrameView(QWidget):
         if text != self._caption:
             self._caption = text
             self.update()
+
+    def set_box(self, box: tuple[float, float, float, float] | None) -> None:
+        """Outline this part of the picture (what the virtual camera sends), or nothing."""
+        self._box = box
+
+    def box(self) -> tuple[float, float, float, float] | None:
+        """The outlined box, or None."""
+        return self._box
 
     def caption(self) -> str:
         """The caption shown, '' when none."""
@@ -95,6 +104,11 @@ class FrameView(QWidget):
             painter.setPen(QPen(QColor(80, 230, 140), max(1.5, scale * 0.8)))
             xy = self._landmarks * scale + np.array([target.x(), target.y()], dtype=np.float32)
             painter.drawPoints(QPolygonF([QPointF(float(x), float(y)) for x, y in xy]))
+        if self._box is not None:
+            x, y, w, h = self._box
+            pen = QPen(QColor(255, 214, 90, 200), 1.5, Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.drawRect(QRectF(target.x() + x * scale, target.y() + y * scale, w * scale, h * scale))
         painter.setPen(QColor(230, 230, 235))
         painter.drawText(self.rect().adjusted(8, 6, -8, -6), Qt.AlignmentFlag.AlignLeft, self.title)
         self._paint_caption(painter)

@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(label)
 
         self.portrait_panel.portrait_requested.connect(self.load_portrait_file)
+        self.portrait_panel.crop.face_chosen.connect(self._on_face_chosen)
         self.source_panel.source_chosen.connect(self.set_source)
         self.source_panel.open_file_requested.connect(self._ask_for_video)
         self.source_panel.mirror_toggled.connect(self._on_mirror)
@@ -208,6 +209,13 @@ class MainWindow(QMainWindow):
             return
         self.portrait_panel.show_error(texts.PORTRAIT_KEPT.format(reason=sentence))
 
+    def _on_face_chosen(self, index: int) -> None:
+        """Animate another face of the same photo (no new detection: the photo's faces are known)."""
+        portrait = self.active_portrait.with_face(index)
+        self.active_portrait = portrait
+        self.generation.set_portrait(portrait)
+        self.portrait_panel.show_active(portrait, self.active_portrait_path, self.portrait_panel.notice_text())
+
     def _portrait_problem(self, sentence: str) -> None:
         self.banner.show_problem("portrait", sentence, [(texts.CHOOSE_PORTRAIT, self.portrait_panel._ask_for_file),
                                                         (texts.DISMISS, lambda: self.banner.resolve("portrait"))])
@@ -285,6 +293,8 @@ class MainWindow(QMainWindow):
         self._avatar_pacer.push(frame)
 
     def _show_avatar(self, frame) -> None:
+        box = self.generation.framing_box  # what the camera and recordings get, outlined on the preview
+        self.avatar_view.set_box(None if box is None else (box.x, box.y, box.width, box.height))
         self.preview_sink.send(frame.image)
         latency = time.monotonic() - frame.timestamp
         self._latency_s = latency if self._latency_s == 0 else 0.9 * self._latency_s + 0.1 * latency

@@ -77,7 +77,9 @@ PORTRAIT_KEPT = "{reason} The previous portrait stays active."
 DROP_NOT_A_FILE = "Only image files can be dropped here."
 PORTRAIT_GRAYSCALE = "{name} is a grayscale photo, so the avatar is grey too."
 PORTRAIT_ALPHA = "{name} has a transparent background; it is shown on white."
-PORTRAIT_SEVERAL_FACES = "{name} shows {count} faces; the largest one is animated."
+PORTRAIT_SEVERAL_FACES = ("{name} shows {count} faces; the largest one is animated. Click another face in the "
+                          "preview to animate it instead.")
+PICK_ANOTHER_FACE = "Click a face to animate it."
 PORTRAIT_SHRUNK = "{name} is {width}x{height} pixels; it was scaled down to {limit} pixels on its longer side."
 
 # Driving source

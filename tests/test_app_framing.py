@@ -54,6 +54,7 @@ def test_camera_gets_a_steady_head_and_shoulders_crop_and_the_full_photo_is_one_
         assert box[3] < 0.75 * h and abs(box[2] / box[3] - 16 / 9) < 0.01
         sent = backend.instances[0].frames[-1]
         assert sent.shape == (720, 1280, 3) and sent[:, :40].max() > 0 and sent[:, -40:].max() > 0  # no bars
+        assert window.avatar_view.box() is not None  # the preview outlines what the camera gets
 
         toggle = window.output_panel.full_photo
         qtbot.mouseClick(toggle, Qt.MouseButton.LeftButton, pos=QPoint(8, toggle.height() // 2))  # one click
@@ -62,4 +63,5 @@ def test_camera_gets_a_steady_head_and_shoulders_crop_and_the_full_photo_is_one_
         full = backend.instances[0].frames[-1]
         assert full[:, :40].max() == 0 and full[:, -40:].max() == 0  # the square photo, letterboxed
         assert window.generation.framing_box is None and window.prefs.full_photo
+        qtbot.waitUntil(lambda: window.avatar_view.box() is None, timeout=5000)
         window.close()

@@ -112,4 +112,4 @@ def load_portrait(source: str | Path | np.ndarray, tracker: FaceTracker, name: s
         f = MAX_SIDE / max(h, w)
         image = cv2.resize(image, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
     faces = tracker.detect_faces(image)
-    return Portrait(image=image, landmarks=faces[0], name=name, faces_found=len(faces))
+    return Portrait(image=image, landmarks=faces[0], name=name, other_faces=tuple(faces[1:]))
