@@ -216,11 +216,21 @@ def _fill_mouth(out: np.ndarray, image: np.ndarray, src: np.ndarray, dst: np.nda
     interior = cv2.remap(image, xs + np.float32(origin[0] - shift[0]), ys + np.float32(origin[1] - shift[1]),
                          cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
     shown = _polygon_mask(gap.shape, src[inner] + shift - origin)[..., None]
-    interior = interior * shown + (1.0 - shown) * _mouth_shadow(ys, dst_poly)
+    shadow = _mouth_shadow(ys, dst_poly)
+    if is_grey(image):  # a grey portrait gets a grey mouth, not a red tongue
+        shadow = np.repeat((shadow @ _LUMA)[..., None], 3, axis=2)
+    interior = interior * shown + (1.0 - shown) * shadow
     alpha = gap[..., None]
     region = out[lo[1] : hi[1], lo[0] : hi[0]]
     blended = region.astype(np.float32) * (1.0 - alpha) + interior * alpha
     region[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+
+def is_grey(image: np.ndarray, tolerance: int = 3) -> bool:
+    """Whether an (H, W, 3) uint8 RGB photo has (almost) no colour: its channels agree within `tolerance`."""
+    step = max(1, min(image.shape[:2]) // 128)  # a sample of the pixels is enough to tell
+    sample = image[::step, ::step].astype(np.int16)
+    return bool(np.abs(sample - sample.mean(axis=2, keepdims=True)).max() <= tolerance)
 
 
 def _mouth_shadow(ys: np.ndarray, gap_polygon: np.ndarray) -> np.ndarray:
@@ -230,6 +240,9 @@ def _mouth_shadow(ys: np.ndarray, gap_polygon: np.ndarray) -> np.ndarray:
     depth = np.clip((ys - top) / max(bottom - top, 1.0), 0.0, 1.0)
     tongue = np.clip((depth - 0.45) / 0.55, 0.0, 1.0)[..., None] ** 2
     return _MOUTH_COLOUR * (1.0 - tongue) + _TONGUE_COLOUR * tongue
+
+
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 def _polygon_mask(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:

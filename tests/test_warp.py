@@ -114,3 +114,21 @@ def test_moving_every_landmark_by_a_constant_translates_the_face(default_portrai
     x1, y1 = lm[list(topo.FACE_OVAL)].max(axis=0).astype(int) - 20
     moved = out[y0 + 3 : y1 + 3, x0 + 5 : x1 + 5].astype(int)
     assert np.abs(moved - default_portrait.image[y0:y1, x0:x1]).mean() < 1.0
+
+
+def test_a_grey_portrait_keeps_a_grey_open_mouth(face_tracker, demo_landmarks):
+    import cv2
+
+    from engine.face.portrait import load_portrait
+    from engine.face.retarget import Retargeter
+    from engine.warp import WarpAnimator
+    from tests.conftest import PORTRAITS
+
+    grey = cv2.cvtColor(cv2.imread(str(PORTRAITS / "obama.jpg")), cv2.COLOR_BGR2GRAY)
+    portrait = load_portrait(grey, face_tracker)
+    animator, retargeter = WarpAnimator(), Retargeter(portrait.landmarks)
+    animator.set_portrait(portrait)
+    for t, lm in enumerate(demo_landmarks[:40]):
+        for frame in animator.push(retargeter.retarget(lm, t / 30.0)):
+            channels = frame.image.astype(np.int16)
+            assert np.abs(channels - channels.mean(axis=2, keepdims=True)).max() <= 1  # no red tongue
