@@ -12,6 +12,7 @@ import numpy as np
 HEAD_AND_SHOULDERS = 2.8  # crop height in face heights at zoom 1: the head, the neck and the shoulders' top
 FACE_HEIGHT_IN_STD = 4.8  # a face's height (forehead to chin) in standard deviations of its landmarks' y
 BELOW_FACE = 0.35  # the crop's centre sits this many face heights below the face's centre (room for shoulders)
+ABOVE_FACE = 0.4  # room kept above the forehead landmarks for the hair, in face heights
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,11 @@ def head_and_shoulders(landmarks: np.ndarray, image_size: tuple[int, int], aspec
     box_w = box_h * aspect
     fit = min(1.0, width / box_w, height / box_h)  # the photo ends: the largest box of that aspect inside
     box_w, box_h = box_w * fit, box_h * fit
-    below = min(BELOW_FACE * face_h, max(0.0, (box_h - 1.1 * face_h) / 2))  # a narrow photo: keep the hair in
-    cx, cy = centre[0], centre[1] + below
+    cx, cy = centre[0], centre[1] + BELOW_FACE * face_h
+    # a box cut short by a narrow photo keeps the hair in and gives up the shoulders
+    top = min(cy - box_h / 2, centre[1] - (0.5 + ABOVE_FACE) * face_h)
     left = float(np.clip(cx - box_w / 2, 0, width - box_w))
-    top = float(np.clip(cy - box_h / 2, 0, height - box_h))
+    top = float(np.clip(top, 0, height - box_h))
     return FrameBox(left, top, box_w, box_h)
 
 
