@@ -57,8 +57,7 @@ def test_source_switch_to_another_size_calibrates_then_drives_as_a_fresh_start(q
     qtbot.waitUntil(lambda: window.avatar_view.caption() == texts.CALIBRATING, timeout=10000)
     qtbot.waitUntil(lambda: window.driving_view.current_image() is not None
                     and window.driving_view.current_image().width() == 352, timeout=10000)
-    motion = window.generation.last_motion
-    assert motion is None or not motion.face_visible  # the avatar idles while the neutral is captured
+    # (that the avatar idles while the neutral is captured is measured frame by frame in test_neutral_capture)
     qtbot.waitUntil(lambda: window.avatar_view.caption() == "", timeout=20000)
     assert window.statusBar().currentMessage() == texts.CALIBRATED
     after = driving_error(window, qtbot)

@@ -111,5 +111,6 @@ def load_portrait(source: str | Path | np.ndarray, tracker: FaceTracker, name: s
     if max(h, w) > MAX_SIDE:
         f = MAX_SIDE / max(h, w)
         image = cv2.resize(image, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
-    faces = tracker.detect_faces(image)
+    # recorded and cached trackers (eval, prepare) answer `detect` only: one face, as they were recorded
+    faces = tracker.detect_faces(image) if hasattr(tracker, "detect_faces") else [tracker.detect(image)]
     return Portrait(image=image, landmarks=faces[0], name=name, other_faces=tuple(faces[1:]))
