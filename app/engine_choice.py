@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from dataclasses import dataclass, replace
 
@@ -82,16 +81,10 @@ def out_of_memory_notice(failed: AnimatorChoice, built: BuiltAnimator) -> str:
     return texts.OUT_OF_MEMORY.format(device=device, preset=failed.preset, fallback=built.label)
 
 
-def torch_threads() -> int:
-    """Intra-op threads for the CPU DiT: every core but one, which the webcam's face tracking and the GUI
-    need (on a 2-core laptop a second torch thread only spin-waits against them)."""
-    return max(1, (os.cpu_count() or 1) - 1)
-
-
 def _load_knot(choice: AnimatorChoice) -> Animator:
-    import torch
+    from engine.threads import apply_thread_policy
 
-    torch.set_num_threads(torch_threads())  # process-wide; set here, where the app starts to use torch
+    apply_thread_policy()  # process-wide, the CLI's policy; set here, where the app starts to use torch
     if choice.weights:
         from engine.config import get_preset
         from engine.knot.knot_animator import load_knot_animator

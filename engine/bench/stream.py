@@ -43,7 +43,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--driving", type=Path, default=DEMO_CLIP, help="driving clip (default: %(default)s)")
     parser.add_argument("--pace", type=float, default=0.0,
                         help="read driving frames at this rate like a live camera (default: as fast as possible)")
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     parser.add_argument("--warmup", type=int, default=WARMUP_FRAMES,
                         help="first frames left out of latency and stage shares (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON (default: %(default)s)")
@@ -91,8 +90,6 @@ def bench(args: argparse.Namespace) -> dict:
     from engine.pipeline import AvatarPipeline
     from engine.video import VideoFileSource
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     device = args.device
     on_cuda = device.startswith("cuda")
     timer = StageTimer((lambda: torch.cuda.synchronize(torch.device(device))) if on_cuda else None)
