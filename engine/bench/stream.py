@@ -57,7 +57,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 # --- building ------------------------------------------------------------------------------------------------
 def build_animator(kind: str, preset: str, device: str, random_weights: bool = False):
-    """The animator to measure: Knot Forcing from the shipped (or untrained) weights of `preset`, or warp."""
+    """The animator to measure, exactly (engine/animator_factory.py: no step-down, no fallback): Knot Forcing
+    from the shipped (or untrained) weights of `preset`, or warp."""
+    from engine.animator_factory import AnimatorSpec, load_animator
+
     if kind == "knot" and random_weights:
         import torch
 
@@ -69,13 +72,7 @@ def build_animator(kind: str, preset: str, device: str, random_weights: bool = F
         p = get_preset(preset)  # KnotAnimator moves the DiT to its device and dtype
         return KnotAnimator(FrameCodec(p.model), random_model(p, torch.device("cpu"), torch.float32), p.stream,
                             device)
-    if kind == "knot":
-        from engine.knot.knot_animator import load_default_knot_animator
-
-        return load_default_knot_animator(preset, device)
-    from engine.warp import WarpAnimator
-
-    return WarpAnimator()
+    return load_animator(AnimatorSpec(kind, preset, device))
 
 
 # --- running -------------------------------------------------------------------------------------------------
