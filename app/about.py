@@ -7,6 +7,9 @@ import re
 from importlib import metadata
 from pathlib import Path
 
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
+
 from app import texts
 
 # Distribution names as pip knows them; read from metadata so the About box never imports torch.
@@ -57,13 +60,40 @@ def _checkout_version() -> str:
     return found.group(1) if found else "unknown"
 
 
-def open_about_box(parent, assets_readme: Path):
-    """Open the About box over `parent` (non-blocking); returns the QMessageBox."""
-    from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QMessageBox
+ABOUT_SIZE = (620, 560)  # fits a 1280x720 screen with its taskbar; the text scrolls inside
 
-    box = QMessageBox(QMessageBox.Icon.Information, texts.ABOUT_TITLE, "", QMessageBox.StandardButton.Ok, parent)
-    box.setTextFormat(Qt.TextFormat.MarkdownText)
-    box.setText(about_markdown(assets_readme))
+
+class AboutBox(QDialog):
+    """The About text in a scrolling view, with an OK button that is always on screen."""
+
+    def __init__(self, markdown: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(texts.ABOUT_TITLE)
+        self._markdown = markdown
+        self.browser = QTextBrowser()
+        self.browser.setOpenExternalLinks(True)
+        self.browser.setMarkdown(markdown)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
+        buttons.accepted.connect(self.accept)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.browser)
+        layout.addWidget(buttons)
+        self.resize(*ABOUT_SIZE)
+
+    def text(self) -> str:
+        """The About text, as markdown."""
+        return self._markdown
+
+    def textFormat(self) -> Qt.TextFormat:  # noqa: N802 (the QMessageBox name it replaced)
+        """Always markdown."""
+        return Qt.TextFormat.MarkdownText
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        return QSize(*ABOUT_SIZE)
+
+
+def open_about_box(parent: QWidget | None, assets_readme: Path) -> AboutBox:
+    """Open the About box over `parent` (non-blocking); returns the dialog."""
+    box = AboutBox(about_markdown(assets_readme), parent)
     box.open()
     return box

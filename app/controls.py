@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -14,15 +14,16 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QPushButton,
+    QSlider,
     QVBoxLayout,
     QWidget,
 )
 
 from app import texts
 from app.engine_choice import AnimatorChoice
-from app.settings import OUTPUT_FPS, OUTPUT_SIZES, PRESETS
+from app.settings import MAX_ZOOM, OUTPUT_FPS, OUTPUT_SIZES, PRESETS
 from app.sources import SourceSpec, WebcamInfo
-from engine.assets import DEMO_CLIP
+from engine.assets import DEMO_CLIP, default_weights_path
 
 OPEN_FILE = "open-file"  # combo item data of the "Video file..." entry
 
@@ -110,6 +111,12 @@ class EnginePanel(QGroupBox):
         self.preset = QComboBox()
         for name in PRESETS:
             self.preset.addItem(name, name)
+            if not default_weights_path(name).is_file():  # offered for what it is, not selectable
+                index = self.preset.count() - 1
+                self.preset.setItemText(index, texts.PRESET_NO_WEIGHTS.format(name=name))
+                self.preset.setItemData(index, texts.PRESET_NO_WEIGHTS_TIP.format(name=name),
+                                        Qt.ItemDataRole.ToolTipRole)
+                self.preset.model().item(index).setEnabled(False)
         self.device = QComboBox()
         self.device.addItem("CPU", "cpu")
         self.active = QLabel("")
@@ -122,6 +129,11 @@ class EnginePanel(QGroupBox):
         for combo in (self.animator, self.preset, self.device):
             combo.activated.connect(self._emit)
         self._sync_enabled()
+
+    def selectable_presets(self) -> list[str]:
+        """Presets the user can pick (those with weights)."""
+        model = self.preset.model()
+        return [self.preset.itemData(i) for i in range(self.preset.count()) if model.item(i).isEnabled()]
 
     def choice(self) -> AnimatorChoice:
         """What the panel shows now."""
@@ -157,9 +169,11 @@ class EnginePanel(QGroupBox):
 
 
 class OutputPanel(QGroupBox):
-    """Output size and rate, the virtual camera toggle, and recording."""
+    """Output size and rate, framing (head-and-shoulders zoom, or the full photo), the virtual camera toggle,
+    and recording."""
 
     format_changed = Signal(int, int, int)  # width, height, fps
+    framing_changed = Signal(object)  # zoom (float, 1 = head and shoulders), or None for the full photo
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(texts.OUTPUT_GROUP, parent)
@@ -175,13 +189,37 @@ class OutputPanel(QGroupBox):
         self.record = QPushButton(texts.RECORD)
         self.record.setCheckable(True)
         self.record.setToolTip(texts.RECORD_TIP)
+        self.zoom = QSlider(Qt.Orientation.Horizontal)
+        self.zoom.setRange(100, int(MAX_ZOOM * 100))
+        self.zoom.setToolTip(texts.FRAMING_TIP)
+        self.full_photo = QCheckBox(texts.FULL_PHOTO)
+        self.full_photo.setToolTip(texts.FULL_PHOTO_TIP)
         layout = QFormLayout(self)
         layout.addRow(texts.RESOLUTION, self.resolution)
         layout.addRow(texts.FPS, self.fps)
+        layout.addRow(texts.FRAMING, self.zoom)
+        layout.addRow(self.full_photo)
         layout.addRow(self.camera)
         layout.addRow(self.record)
         self.resolution.activated.connect(self._emit_format)
         self.fps.activated.connect(self._emit_format)
+        self.zoom.valueChanged.connect(self._emit_framing)
+        self.full_photo.toggled.connect(self._emit_framing)
+
+    def framing(self) -> float | None:
+        """The zoom chosen (1 = head and shoulders), or None for the full photo."""
+        return None if self.full_photo.isChecked() else self.zoom.value() / 100
+
+    def set_framing(self, zoom: float, full_photo: bool) -> None:
+        """Show this framing without emitting."""
+        with QSignalBlocker(self.zoom), QSignalBlocker(self.full_photo):
+            self.zoom.setValue(round(zoom * 100))
+            self.full_photo.setChecked(full_photo)
+        self.zoom.setEnabled(not full_photo)
+
+    def _emit_framing(self) -> None:
+        self.zoom.setEnabled(not self.full_photo.isChecked())
+        self.framing_changed.emit(self.framing())
 
     def output_format(self) -> tuple[int, int, int]:
         """(width, height, fps) chosen."""

@@ -62,7 +62,7 @@ class PortraitLoader(StoppableThread):
             log.exception("portrait load failed")
             self.portrait_failed.emit(path, f"{Path(path).name} could not be read as a portrait ({err}).")
             return
-        self.portrait_loaded.emit(portrait, path, portrait_notice(path))
+        self.portrait_loaded.emit(portrait, path, portrait_notice(path, portrait.faces_found))
 
     def _thumbnail(self, path: str) -> None:
         bgr = cv2.imread(path, cv2.IMREAD_COLOR)
@@ -73,15 +73,33 @@ class PortraitLoader(StoppableThread):
         self.thumbnail_ready.emit(path, cv2.cvtColor(small, cv2.COLOR_BGR2RGB))
 
 
-def portrait_notice(path: str) -> str:
-    """What loading changed about the photo at `path` (grey, transparency, size), as one sentence or ''."""
-    from engine.face.portrait import MAX_SIDE
+def portrait_notice(path: str, faces_found: int = 1) -> str:
+    """What loading changed about the photo at `path` (several faces, grey, transparency, size), as one or two
+    sentences or ''."""
+    name = Path(path).name
+    faces = texts.PORTRAIT_SEVERAL_FACES.format(name=name, count=faces_found) if faces_found > 1 else ""
+    return " ".join(s for s in (faces, _image_notice(path)) if s)
 
+
+def _image_notice(path: str) -> str:
+    """Grey, transparency or size of the photo at `path`; huge photos are judged by their header only."""
+    from PIL import Image
+
+    from engine.face.portrait import MAX_HEADER_PIXELS, MAX_PIXELS, MAX_SIDE, pillow_header_limit
+
+    name = Path(path).name
+    try:
+        with pillow_header_limit(MAX_HEADER_PIXELS), Image.open(path) as img:
+            (width, height), mode = img.size, img.mode
+    except Exception:  # noqa: BLE001 (the portrait was read a moment ago; no notice rather than a second error)
+        return ""
+    if width * height > MAX_PIXELS:  # never decoded in full here
+        return texts.PORTRAIT_SHRUNK.format(name=name, width=width, height=height, limit=MAX_SIDE)
     image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if image is None:
         return ""
-    name, (height, width) = Path(path).name, image.shape[:2]
-    if image.ndim == 2 or image.shape[2] == 1:
+    height, width = image.shape[:2]
+    if image.ndim == 2 or image.shape[2] == 1 or mode in ("L", "LA", "I", "I;16"):
         return texts.PORTRAIT_GRAYSCALE.format(name=name)
     if image.shape[2] == 4 and image[..., 3].min() < 255:
         return texts.PORTRAIT_ALPHA.format(name=name)

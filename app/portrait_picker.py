@@ -22,22 +22,12 @@ from PySide6.QtWidgets import (
 )
 
 from app import texts
+from app.face_picker import FacePicker
 from app.frame_view import rgb_to_qimage
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
+PANEL_WIDTH = 250
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
-
-
-def face_crop(image: np.ndarray, landmarks: np.ndarray, margin: float = 0.35) -> np.ndarray:
-    """Square crop around the landmarks' box, widened by `margin`: (H, W, 3) -> (s, s, 3) RGB."""
-    xy = np.asarray(landmarks)[:, :2]
-    (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    half = max(x1 - x0, y1 - y0) * (1 + margin) / 2
-    h, w = image.shape[:2]
-    left, top = int(max(0, cx - half)), int(max(0, cy - half))
-    right, bottom = int(min(w, cx + half)), int(min(h, cy + half))
-    return np.ascontiguousarray(image[top:bottom, left:right])
 
 
 def bundled_portraits(folder: Path) -> list[str]:
@@ -101,10 +91,7 @@ class PortraitPanel(QWidget):
         self.recent = PortraitGallery()
         self.add_button = QPushButton(texts.ADD_PORTRAIT)
         self.add_button.setToolTip(texts.ADD_PORTRAIT_TIP)
-        self.crop = QLabel(texts.CROP_PREVIEW_EMPTY)
-        self.crop.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.crop.setFixedSize(180, 180)
-        self.crop.setStyleSheet("background: #18181c; color: #a0a0aa; border-radius: 4px;")
+        self.crop = FacePicker()
         self.active_label = QLabel("")
         self.notice_label = QLabel("")
         self.notice_label.setWordWrap(True)
@@ -127,8 +114,7 @@ class PortraitPanel(QWidget):
         layout.addWidget(self.notice_label)
         layout.addWidget(self.error_label)
         layout.addStretch(1)
-        self.setMinimumWidth(220)
-        self.setMaximumWidth(300)
+        self.setFixedWidth(PANEL_WIDTH)  # long notices wrap; the previews beside it keep their size
         self.recent_title.hide()
         self.recent.hide()
 
@@ -159,10 +145,7 @@ class PortraitPanel(QWidget):
 
     def show_active(self, portrait, path: str, notice: str = "") -> None:
         """The portrait now animated (engine.animator.Portrait), where it came from and what loading changed."""
-        crop = face_crop(portrait.image, portrait.landmarks)
-        pixmap = QPixmap.fromImage(rgb_to_qimage(crop))
-        self.crop.setPixmap(pixmap.scaled(self.crop.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                                          Qt.TransformationMode.SmoothTransformation))
+        self.crop.show_portrait(portrait)
         self.active_label.setText(texts.PORTRAIT_ACTIVE.format(name=Path(path).name if path else portrait.name))
         for gallery in (self.bundled, self.recent):
             item = gallery.item_for(path)

@@ -14,6 +14,7 @@ OUTPUT_FPS: tuple[int, ...] = (15, 24, 30, 60)
 PRESETS: tuple[str, ...] = tuple(ENGINE_PRESETS)
 ANIMATORS: tuple[str, ...] = ("knot", "warp")
 MAX_RECENT = 8
+MAX_ZOOM = 2.5  # output framing: at most this much closer than head and shoulders
 
 
 @dataclass
@@ -31,6 +32,8 @@ class Preferences:
     output_fps: int = 30
     overlay: bool = False
     avatar_only: bool = False
+    framing_zoom: float = 1.0  # head and shoulders at 1; closer above
+    full_photo: bool = False  # send the whole photo instead of the head-and-shoulders framing
     geometry: QByteArray = field(default_factory=QByteArray)
 
     def remember_portrait(self, path: str) -> None:
@@ -69,6 +72,8 @@ class AppSettings:
             output_fps=fps if fps in OUTPUT_FPS else d.output_fps,
             overlay=_bool(s.value("view/overlay"), d.overlay),
             avatar_only=_bool(s.value("view/avatar_only"), d.avatar_only),
+            framing_zoom=min(MAX_ZOOM, max(1.0, _float(s.value("output/zoom"), d.framing_zoom))),
+            full_photo=_bool(s.value("output/full_photo"), d.full_photo),
             geometry=geometry if isinstance(geometry, QByteArray) else QByteArray(),
         )
 
@@ -89,6 +94,8 @@ class AppSettings:
         s.setValue("output/fps", prefs.output_fps)
         s.setValue("view/overlay", prefs.overlay)
         s.setValue("view/avatar_only", prefs.avatar_only)
+        s.setValue("output/zoom", prefs.framing_zoom)
+        s.setValue("output/full_photo", prefs.full_photo)
         s.setValue("window/geometry", prefs.geometry)
         s.sync()
 
@@ -101,6 +108,13 @@ def _str(value: object, default: str) -> str:
 def _int(value: object, default: int) -> int:
     try:
         return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
+
+
+def _float(value: object, default: float) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return default
 

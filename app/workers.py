@@ -48,10 +48,11 @@ class GenerationWorker(StoppableThread):
 
     avatar_ready = Signal(object)  # engine.animator.AvatarFrame
     landmarks_ready = Signal(object)  # (478, 3) float32 driving-frame pixels, or None when no face
-    fps_measured = Signal(float)
+    fps_measured = Signal(float)  # avatar frames per second driven by source frames (0 while none arrive)
     animator_ready = Signal(str, str)  # label, notice ('' or why it fell back)
     cuda_checked = Signal(bool)
-    calibrated = Signal()
+    calibrated = Signal()  # a neutral face was captured
+    calibrating_changed = Signal(bool)  # True while the neutral is being captured (the avatar idles)
 
     def __init__(
         self, frames_in: DropOldestQueue, output: DropOldestQueue, choice: AnimatorChoice | None = None,
@@ -68,6 +69,10 @@ class GenerationWorker(StoppableThread):
         self._build = build
         self._pipeline = None
         self._has_portrait = False
+        self._calibrating = False
+        self._aspect, self._zoom = 16 / 9, 1.0  # output framing; zoom None = the full photo
+        self._framer = None  # engine.framing.SteadyFramer, made in this thread
+        self.framing_box = None  # engine.framing.FrameBox of the last frame sent, None for the full photo
 
     def set_portrait(self, portrait) -> None:
         """Animate `portrait` (engine.animator.Portrait) from the next frame on."""
@@ -78,17 +83,30 @@ class GenerationWorker(StoppableThread):
         self._post(lambda: self._apply_animator(choice))
 
     def calibrate(self) -> None:
-        """Take the next driving face as the neutral pose."""
+        """Capture a new neutral pose from the first steady second of the driving face."""
         self._post(self._apply_calibrate)
 
+    def set_framing(self, aspect: float, zoom: float | None) -> None:
+        """Crop what the camera and the recording get to head and shoulders at `aspect` (width / height),
+        `zoom` times closer; None sends the full photo."""
+        self._post(lambda: self._apply_framing(aspect, zoom))
+
+    @property
+    def last_motion(self):
+        """The engine.animator.Motion last given to the animator, or None (read from any thread)."""
+        return self._pipeline.last_motion if self._pipeline is not None else None
+
     def run(self) -> None:
+        from engine.face.neutral_capture import NeutralCaptureConfig
+        from engine.face.retarget import RetargetConfig
         from engine.face.tracker import FaceTracker
         from engine.pipeline import AvatarPipeline
 
         tracker = FaceTracker(static_image_mode=False)
         try:
             built = self._build(self._choice)
-            self._pipeline = AvatarPipeline(built.animator, tracker)
+            live = RetargetConfig(neutral_capture=NeutralCaptureConfig())  # a steady second, not any first frame
+            self._pipeline = AvatarPipeline(built.animator, tracker, live)
             self.animator_ready.emit(built.label, built.notice)
             self._loop()
         except Exception as err:  # noqa: BLE001 (report, keep the window alive)
@@ -103,6 +121,10 @@ class GenerationWorker(StoppableThread):
         self.cuda_checked.emit(cuda_available())
         while not self.stopping():
             self._run_commands()
+            now = time.monotonic()
+            if now - last_report >= 0.5:  # reported even when nothing arrives, so the readout falls to 0
+                last_report = now
+                self.fps_measured.emit(meter.rate(now))
             idling = time.monotonic() - last_input >= IDLE_AFTER_S
             item = self.frames_in.get(min(POLL_S, 1.0 / IDLE_FPS) if idling else POLL_S)
             if not self._has_portrait:
@@ -129,23 +151,44 @@ class GenerationWorker(StoppableThread):
             if frames is None:  # out of memory (handled outside the except: its traceback holds the old animator)
                 self._step_down_after_out_of_memory()
                 continue
+            self._report_calibration()
             if self.landmark_gate.try_enter():
                 self.landmarks_ready.emit(self._pipeline.last_landmarks)
             for frame in frames:
                 self.frames_generated += 1
-                meter.tick()
-                self.output.put(frame.image)
+                if item is not None:  # idle frames keep the camera fed but are not a working source
+                    meter.tick()
+                self.output.put(self._framed(frame.image))
                 if self.gate.try_enter():
                     self.avatar_ready.emit(frame)
-            now = time.monotonic()
-            if now - last_report >= 0.5:
-                last_report = now
-                self.fps_measured.emit(meter.rate(now))
 
     def _apply_portrait(self, portrait) -> None:
-        self._pipeline.set_portrait(portrait)
+        self._pipeline.set_portrait(portrait)  # a new retargeter: a new neutral capture
         self._has_portrait = True
         self.frames_in.clear()
+        if self._framer is not None:
+            self._framer.reset()
+        self._report_calibration()
+
+    def _apply_framing(self, aspect: float, zoom: float | None) -> None:
+        self._aspect, self._zoom = aspect, zoom
+        if self._framer is not None:
+            self._framer.reset()
+
+    def _framed(self, image: np.ndarray) -> np.ndarray:
+        """The avatar frame cropped to the steady head-and-shoulders box (or whole for the full photo)."""
+        from engine.framing import SteadyFramer, head_and_shoulders
+
+        motion = self._pipeline.last_motion
+        if self._zoom is None or motion is None:
+            self.framing_box = None
+            return image
+        if self._framer is None:
+            self._framer = SteadyFramer()
+        h, w = image.shape[:2]
+        target = head_and_shoulders(motion.landmarks, (w, h), self._aspect, self._zoom)
+        self.framing_box = self._framer.update(target)
+        return self.framing_box.slice_of(image)
 
     def _apply_animator(self, choice: AnimatorChoice) -> None:
         built = self._build(choice)
@@ -168,7 +211,15 @@ class GenerationWorker(StoppableThread):
 
     def _apply_calibrate(self) -> None:
         self._pipeline.calibrate()
-        self.calibrated.emit()
+        self._report_calibration()
+
+    def _report_calibration(self) -> None:
+        calibrating = self._pipeline.calibrating
+        if calibrating != self._calibrating:
+            self._calibrating = calibrating
+            self.calibrating_changed.emit(calibrating)
+            if not calibrating:
+                self.calibrated.emit()
 
 
 class OutputWorker(StoppableThread):

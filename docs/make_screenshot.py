@@ -1,6 +1,7 @@
 """Take docs/screenshot.png of the real window (Knot Forcing, demo clip) once frames flow.
 
 Run from the repo root under a virtual screen: xvfb-run -s "-screen 0 1280x800x24" .venv/bin/python docs/make_screenshot.py
+(or, where no X server exists, with QT_QPA_PLATFORM=offscreen, as the current picture was taken).
 """
 import sys
 import tempfile

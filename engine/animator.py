@@ -20,6 +20,18 @@ class Portrait:
     image: np.ndarray  # (H, W, 3) uint8 RGB
     landmarks: np.ndarray  # (478, 3) float32: x, y in pixels of `image`, z in the same pixel scale
     name: str = "portrait"
+    other_faces: tuple[np.ndarray, ...] = ()  # (478, 3) landmarks of further faces in the photo, largest first
+
+    @property
+    def faces_found(self) -> int:
+        """How many faces the photo shows (the animated one included)."""
+        return 1 + len(self.other_faces)
+
+    def with_face(self, index: int) -> Portrait:
+        """The same photo animating its face `index` (0 = the current one, then `other_faces` in order)."""
+        faces = [self.landmarks, *self.other_faces]
+        chosen = faces.pop(index)
+        return Portrait(self.image, chosen, self.name, tuple(faces))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.animator import Animator, AvatarFrame, Portrait
+from engine.animator import Animator, AvatarFrame, Motion, Portrait
 from engine.face.retarget import RetargetConfig, Retargeter
 from engine.face.tracker import FaceTracker
 
@@ -22,6 +22,7 @@ class AvatarPipeline:
         self.portrait: Portrait | None = None
         self.retargeter: Retargeter | None = None
         self.last_landmarks: np.ndarray | None = None  # (478, 3) driving landmarks of the last frame, or None
+        self.last_motion: Motion | None = None  # the motion the animator was last given
 
     def set_portrait(self, portrait: Portrait) -> None:
         """Switch portrait: new retargeter (the next face seen is the neutral), animator state reset."""
@@ -36,24 +37,31 @@ class AvatarPipeline:
             animator.set_portrait(self.portrait)
 
     def calibrate(self) -> None:
-        """Take the next visible driving face as the neutral pose."""
+        """Take the next visible driving face (or, with a neutral capture, its first steady second) as neutral."""
         if self.retargeter is not None:
             self.retargeter.calibrate()
+
+    @property
+    def calibrating(self) -> bool:
+        """Whether the driving neutral is still being captured (the avatar idles meanwhile)."""
+        return self.retargeter is not None and self.retargeter.calibrating
 
     def process(self, frame_rgb: np.ndarray, timestamp: float) -> list[AvatarFrame]:
         """(H, W, 3) uint8 RGB driving frame at `timestamp` (monotonic seconds) -> frames that became ready."""
         if self.retargeter is None:
             raise RuntimeError("AvatarPipeline.process called before set_portrait")
         self.last_landmarks = self.tracker.track(frame_rgb)
-        motion = self.retargeter.retarget(self.last_landmarks, timestamp)
-        return self.animator.push(motion)
+        height, width = frame_rgb.shape[:2]
+        self.last_motion = self.retargeter.retarget(self.last_landmarks, timestamp, (width, height))
+        return self.animator.push(self.last_motion)
 
     def idle(self, timestamp: float) -> list[AvatarFrame]:
         """No driving frame to give (the source is lost or stalled): the avatar idles as if no face were seen."""
         if self.retargeter is None:
             raise RuntimeError("AvatarPipeline.idle called before set_portrait")
         self.last_landmarks = None
-        return self.animator.push(self.retargeter.retarget(None, timestamp))
+        self.last_motion = self.retargeter.retarget(None, timestamp)
+        return self.animator.push(self.last_motion)
 
     def flush(self) -> list[AvatarFrame]:
         """Frames the animator still holds back (end of a file)."""

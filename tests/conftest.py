@@ -87,3 +87,18 @@ def small_filesystem(tmp_path):
         pytest.skip("cannot mount a small tmpfs here (not root): no full filesystem to test against")
     yield folder
     subprocess.run(["umount", str(folder)], check=False)
+
+
+def two_face_photo() -> tuple[np.ndarray, tuple[int, int, int, int], tuple[int, int, int, int]]:
+    """A real two-face photo: biden.jpg's head at 0.8 scale on the left, obama.jpg's head at full size on the
+    right (mediapipe's detector needs each face to be a good part of the picture).
+
+    Returns (RGB image, obama's box, biden's box), boxes as (x, y, w, h) in the photo's pixels.
+    """
+    obama = read_rgb(PORTRAITS / "obama.jpg")[13:333, 151:471]  # (320, 320) around his face
+    biden = read_rgb(PORTRAITS / "biden.jpg")[20:240, 75:295]  # (220, 220) around his face
+    biden = cv2.resize(biden, (176, 176), interpolation=cv2.INTER_AREA)
+    canvas = np.full((340, 536, 3), 128, np.uint8)
+    canvas[82:258, 10:186] = biden
+    canvas[10:330, 206:526] = obama
+    return canvas, (206, 10, 320, 320), (10, 82, 176, 176)

@@ -34,7 +34,8 @@ def camera_backend():
 
 def test_camera_toggle_sends_letterboxed_avatar_and_shows_device(qtbot, tmp_path, camera_backend):
     name, backend = camera_backend
-    window = open_window(qtbot, tmp_path, WindowOptions(camera_backend=name), output_size=(640, 480), output_fps=30)
+    window = open_window(qtbot, tmp_path, WindowOptions(camera_backend=name), output_size=(640, 480), output_fps=30,
+                         full_photo=True)
     qtbot.mouseClick(window.output_panel.camera, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bool(backend.instances) and len(backend.instances[0].frames) >= 3, timeout=10000)
     camera = backend.instances[0]
@@ -51,7 +52,7 @@ def test_camera_toggle_sends_letterboxed_avatar_and_shows_device(qtbot, tmp_path
 
 def test_camera_frames_match_the_avatar_letterboxed(qtbot, tmp_path, camera_backend):
     name, backend = camera_backend
-    window = open_window(qtbot, tmp_path, WindowOptions(camera_backend=name), output_size=(1280, 720))
+    window = open_window(qtbot, tmp_path, WindowOptions(camera_backend=name), output_size=(1280, 720), full_photo=True)
     window.start_virtual_camera()
     qtbot.waitUntil(lambda: bool(backend.instances) and len(backend.instances[0].frames) >= 1, timeout=10000)
     sent = backend.instances[0].frames[0]

@@ -123,3 +123,35 @@ def test_unusual_photo_is_animated_with_a_sentence_saying_what_changed(window, q
     assert words in window.portrait_panel.notice_text() and name in window.portrait_panel.notice_text()
     assert window.portrait_panel.error_text() == ""
     assert window.active_portrait.image.ndim == 3 and window.active_portrait.image.shape[2] == 3
+
+
+def test_photo_with_two_faces_animates_the_largest_and_says_so(window, qtbot, tmp_path):
+    from tests.conftest import two_face_photo
+
+    photo, (ox, oy, ow, oh), _ = two_face_photo()
+    path = tmp_path / "two_faces.png"
+    cv2.imwrite(str(path), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
+    window.load_portrait_file(str(path))
+    qtbot.waitUntil(lambda: window.active_portrait_path == str(path), timeout=10000)
+    notice = window.portrait_panel.notice_text()
+    assert "two_faces.png shows 2 faces" in notice and "largest" in notice
+    centre = window.active_portrait.landmarks[:, :2].mean(axis=0)
+    assert ox < centre[0] < ox + ow and oy < centre[1] < oy + oh  # obama's face, the larger one
+    assert window.portrait_panel.error_text() == ""
+
+
+def test_clicking_the_other_face_in_the_crop_preview_animates_it(window, qtbot, tmp_path):
+    from tests.conftest import two_face_photo
+
+    photo, _, (bx, by, bw, bh) = two_face_photo()
+    path = tmp_path / "two_faces.png"
+    cv2.imwrite(str(path), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
+    window.load_portrait_file(str(path))
+    qtbot.waitUntil(lambda: window.active_portrait_path == str(path), timeout=10000)
+    picker = window.portrait_panel.crop
+    qtbot.mouseClick(picker, Qt.MouseButton.LeftButton, pos=picker.face_centre(1).toPoint())
+    centre = window.active_portrait.landmarks[:, :2].mean(axis=0)
+    assert bx < centre[0] < bx + bw and by < centre[1] < by + bh  # biden's face now
+    assert window.active_portrait.faces_found == 2 and window.active_portrait_path == str(path)
+    shown = window.avatar_view.frames_shown
+    qtbot.waitUntil(lambda: window.avatar_view.frames_shown > shown + 3, timeout=10000)  # and it animates

@@ -55,8 +55,9 @@ BAD = {
     "cut.jpg": (lambda p: put(p, (PORTRAITS / "obama.jpg").read_bytes()[:5000]), InvalidImageError,
                 "damaged or truncated"),
     "empty.jpg": (lambda p: put(p, b""), InvalidImageError, "not an image file"),
-    "bomb.png": (lambda p: put(p, png_claiming(100_000, 100_000)), InvalidImageError, "larger than 80 megapixels"),
-    "wide.png": (lambda p: put(p, png_claiming(16_000, 8_000)), InvalidImageError, "larger than 80 megapixels"),
+    "bomb.png": (lambda p: put(p, png_claiming(100_000, 100_000)), InvalidImageError, "larger than 400 megapixels"),
+    "wide.png": (lambda p: put(p, png_claiming(30_000, 15_000)), InvalidImageError, "larger than 400 megapixels"),
+    "cut_huge.png": (lambda p: put(p, png_claiming(16_000, 8_000)), InvalidImageError, "damaged or truncated"),
 }
 
 
@@ -77,6 +78,24 @@ def test_8k_photo_is_shrunk_and_its_face_found(tmp_path, face_tracker):
     portrait = load_portrait(path, face_tracker)
     assert max(portrait.image.shape[:2]) == MAX_SIDE
     assert portrait.landmarks.shape == (478, 3)
+
+
+def test_phone_photo_over_80_megapixels_is_downscaled_on_load_not_refused(tmp_path, face_tracker):
+    from PIL import Image
+
+    from app.portrait_loader import portrait_notice
+
+    canvas = Image.new("RGB", (10_240, 8_192), (120, 110, 100))  # 84 MP, a 108 MP phone's league
+    face = Image.open(PORTRAITS / "obama.jpg").resize((4_608, 5_760))
+    canvas.paste(face, (2_800, 1_200))
+    path = tmp_path / "phone.jpg"
+    canvas.save(path, quality=80)
+    portrait = load_portrait(path, face_tracker)
+    assert max(portrait.image.shape[:2]) == MAX_SIDE
+    assert portrait.image.shape[:2] == (819, 1024)  # the photo's proportions kept
+    centre = portrait.landmarks[:, :2].mean(axis=0) * 10_240 / 1024  # back in the photo's pixels
+    assert 2_800 < centre[0] < 2_800 + 4_608 and 1_200 < centre[1] < 1_200 + 5_760
+    assert "10240x8192" in portrait_notice(str(path)) and "scaled down" in portrait_notice(str(path))
 
 
 @pytest.mark.parametrize(("name", "make"), [

@@ -124,3 +124,17 @@ def test_both_blends_change_only_the_face_region(animator, default_portrait, dem
     for a, b in zip(residual, replace, strict=True):
         assert np.array_equal(a.image[:40, :40], b.image[:40, :40])  # far from the face: the warp alone
         assert not np.array_equal(a.image, b.image)  # in the face: correction added vs generated face pasted
+
+
+def test_a_grey_portrait_stays_grey_through_knot_forcing(animator, face_tracker, demo_landmarks, tmp_path):
+    import cv2
+
+    grey = cv2.cvtColor(cv2.imread(str(PORTRAITS / "obama.jpg")), cv2.COLOR_BGR2GRAY)
+    path = tmp_path / "grey.png"
+    cv2.imwrite(str(path), grey)
+    portrait = load_portrait(path, face_tracker)
+    frames = _stream(animator, portrait, _motions(portrait, demo_landmarks, 12))
+    assert frames
+    for frame in frames:
+        channels = frame.image.astype(np.int16)
+        assert np.abs(channels - channels.mean(axis=2, keepdims=True)).max() <= 1  # no red lips, no tint

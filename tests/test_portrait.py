@@ -89,3 +89,19 @@ def test_file_name_without_extension_is_the_default_name(tmp_path, face_tracker)
     path = tmp_path / "someone.jpg"
     shutil.copy(PORTRAITS / "obama.jpg", path)
     assert load_portrait(path, face_tracker).name == "someone"
+
+
+def test_photo_with_two_faces_animates_the_largest_and_counts_both(tmp_path, face_tracker):
+    from tests.conftest import two_face_photo
+
+    photo, (ox, oy, ow, oh), (bx, by, bw, bh) = two_face_photo()
+    faces = face_tracker.detect_faces(photo)
+    assert len(faces) == 2
+    centres = [f[:, :2].mean(axis=0) for f in faces]
+    assert ox < centres[0][0] < ox + ow and oy < centres[0][1] < oy + oh  # largest first: obama, full size
+    assert bx < centres[1][0] < bx + bw and by < centres[1][1] < by + bh  # then biden, half size
+    path = tmp_path / "two.png"
+    cv2.imwrite(str(path), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
+    portrait = load_portrait(path, face_tracker)
+    assert portrait.faces_found == 2
+    assert np.allclose(portrait.landmarks, faces[0], atol=2.0)

@@ -265,3 +265,21 @@ def test_the_background_map_never_folds_over_the_demo_clip_on_a_half_body_portra
         outside = mesh.shape.radius(motion.head.inverse().apply(px)) > HEAD_ZONE + 0.05
         worst = min(worst, det[outside].min())
     assert worst > 0.1
+
+
+def test_a_grey_portrait_keeps_a_grey_open_mouth(face_tracker, demo_landmarks):
+    import cv2
+
+    from engine.face.portrait import load_portrait
+    from engine.face.retarget import Retargeter
+    from engine.warp import WarpAnimator
+    from tests.conftest import PORTRAITS
+
+    grey = cv2.cvtColor(cv2.imread(str(PORTRAITS / "obama.jpg")), cv2.COLOR_BGR2GRAY)
+    portrait = load_portrait(grey, face_tracker)
+    animator, retargeter = WarpAnimator(), Retargeter(portrait.landmarks)
+    animator.set_portrait(portrait)
+    for t, lm in enumerate(demo_landmarks[:40]):
+        for frame in animator.push(retargeter.retarget(lm, t / 30.0)):
+            channels = frame.image.astype(np.int16)
+            assert np.abs(channels - channels.mean(axis=2, keepdims=True)).max() <= 1  # no red tongue

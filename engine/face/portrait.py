@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -13,7 +15,30 @@ from engine.face.tracker import FaceTracker
 
 MIN_SIDE = 64  # smaller images hold too few pixels of face to animate
 MAX_SIDE = 1024  # larger ones are shrunk before tracking: no gain in detail, a large cost per frame
-MAX_PIXELS = 80_000_000  # refused before decoding (an 8k photo has 33 M): the decoded image would not fit in memory
+MAX_PIXELS = 80_000_000  # larger photos (a 108 MP phone) are decoded reduced, straight to about MAX_SIDE
+MAX_HEADER_PIXELS = 400_000_000  # refused before decoding: far beyond any camera, a decompression bomb
+
+
+@contextmanager
+def pillow_header_limit(pixels: int):
+    """Let Pillow open headers up to `pixels` (its own limit, ~179 MP, would refuse a 200 MP photo) quietly;
+    our header check then decides."""
+    from PIL import Image
+
+    before = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = pixels
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = before
+
+
+def _decode_reduced(img) -> None:
+    """Decode a huge image straight to about MAX_SIDE on its longer side (JPEG decodes at 1/2..1/8 scale)."""
+    img.draft("RGB", (MAX_SIDE, MAX_SIDE))
+    img.thumbnail((MAX_SIDE, MAX_SIDE))
 
 
 def _read_file(path: Path) -> np.ndarray:
@@ -22,12 +47,14 @@ def _read_file(path: Path) -> np.ndarray:
 
     if not path.is_file():
         raise InvalidImageError(f"The portrait file {path} does not exist.")
-    too_large = f"{path.name} is larger than {MAX_PIXELS // 1_000_000} megapixels; choose a smaller photo."
+    too_large = f"{path.name} is larger than {MAX_HEADER_PIXELS // 1_000_000} megapixels; choose a smaller photo."
     try:
-        with Image.open(path) as img:
+        with pillow_header_limit(MAX_HEADER_PIXELS), Image.open(path) as img:
             width, height = img.size  # from the header, before any pixel is decoded
-            if width * height > MAX_PIXELS:
+            if width * height > MAX_HEADER_PIXELS:
                 raise InvalidImageError(too_large)
+            if width * height > MAX_PIXELS:
+                _decode_reduced(img)
             img.load()
             img = ImageOps.exif_transpose(img)
             if img.mode in ("I;16", "I;16B", "I;16L", "I"):
@@ -66,7 +93,9 @@ def to_rgb(image: np.ndarray) -> np.ndarray:
 def load_portrait(source: str | Path | np.ndarray, tracker: FaceTracker, name: str | None = None) -> Portrait:
     """A file path or an RGB(A)/grayscale array -> Portrait with its face's (478, 3) landmarks.
 
-    Raises InvalidImageError (not an image, damaged, smaller than 64 px) or NoFaceFoundError.
+    With several faces in the photo the largest is animated (`faces_found` says how many there were).
+    Raises InvalidImageError (not an image, damaged, smaller than 64 px, a header beyond 400 MP) or
+    NoFaceFoundError.
     """
     if isinstance(source, np.ndarray):
         image = source
@@ -82,5 +111,6 @@ def load_portrait(source: str | Path | np.ndarray, tracker: FaceTracker, name: s
     if max(h, w) > MAX_SIDE:
         f = MAX_SIDE / max(h, w)
         image = cv2.resize(image, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
-    landmarks = tracker.detect(image)
-    return Portrait(image=image, landmarks=landmarks, name=name)
+    # recorded and cached trackers (eval, prepare) answer `detect` only: one face, as they were recorded
+    faces = tracker.detect_faces(image) if hasattr(tracker, "detect_faces") else [tracker.detect(image)]
+    return Portrait(image=image, landmarks=faces[0], name=name, other_faces=tuple(faces[1:]))

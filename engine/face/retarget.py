@@ -27,6 +27,7 @@ from engine.face.head_pose import (
     head_pose,
     region_extent,
 )
+from engine.face.neutral_capture import NeutralCapture, NeutralCaptureConfig
 from engine.face.smoothing import SmoothingConfig
 
 __all__ = ["IdleConfig", "RetargetConfig", "Retargeter"]
@@ -54,14 +55,28 @@ class RetargetConfig:
     region_scale_limits: tuple[float, float] = (0.5, 2.0)
     follow_translation: bool = True
     follow_scale: bool = True
+    # None: the first face seen is the neutral; else the first steady second of a face (the avatar idles
+    # meanwhile: `Retargeter.calibrating`)
+    neutral_capture: NeutralCaptureConfig | None = None
 
+
+def normalised_to_frame(landmarks: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+    """(478, 3) pixel landmarks of a (width, height) frame -> frame-centred, in frame widths (so the same face
+    at another resolution of the same view has the same coordinates)."""
+    width, height = frame_size
+    out = landmarks.astype(np.float64) / width
+    out[:, 0] -= 0.5
+    out[:, 1] -= 0.5 * height / width
+    return out
 
 
 class Retargeter:
     """Maps driving landmarks onto the portrait's face, relative to the driving face's neutral pose.
 
     retarget((478, 3) driving landmarks | None, timestamp) -> Motion with (478, 2) portrait landmarks.
-    The first face seen is the neutral (or the next one after `calibrate()`). Head rotation is applied
+    The first face seen is the neutral (or the next one after `calibrate()`; with `neutral_capture`, the first
+    steady second of one). With `frame_size` given, the neutral is kept in frame-normalised coordinates and a
+    new frame size starts a new calibration. Head rotation is applied
     in 3D about the portrait's own head axes, expression is added in the portrait's head frame with each
     region scaled to its size on both faces, irises follow the gaze, and with no face the avatar idles.
     """
@@ -73,7 +88,9 @@ class Retargeter:
         self._portrait_head = self._portrait_pose.to_head(portrait)  # (478, 3) portrait in its head frame
         self._portrait_gaze = gaze(self._portrait_head)
         self._portrait_eye_openness = [eye_openness(self._portrait_head, eye) for eye in (0, 1)]
-        self._neutral: np.ndarray | None = None  # driving neutral landmarks (478, 3) pixels
+        self._neutral: np.ndarray | None = None  # driving neutral landmarks (478, 3), frame-normalised
+        self._frame_size: tuple[int, int] | None = None
+        self._capture = NeutralCapture(self.config.neutral_capture) if self.config.neutral_capture else None
         self._neutral_pose: HeadPose | None = None
         self._neutral_gaze = np.zeros((2, 2))
         self._region_scale = np.ones((topo.NUM_LANDMARKS, 3))
@@ -89,13 +106,37 @@ class Retargeter:
         """Whether a driving neutral face has been captured."""
         return self._neutral is not None
 
+    @property
+    def calibrating(self) -> bool:
+        """Whether the driving neutral is still being captured (the avatar idles until it is)."""
+        return self._neutral is None
+
     def calibrate(self) -> None:
-        """Take the next visible driving face as the new neutral."""
+        """Take the next visible driving face (or its first steady second) as the new neutral."""
         self._neutral = None
         self._neutral_pose = None
+        if self._capture is not None:
+            self._capture = NeutralCapture(self.config.neutral_capture)
 
-    def retarget(self, driving_landmarks: np.ndarray | None, timestamp: float) -> Motion:
-        """One driving frame (or None when no face is visible) -> Motion on the portrait."""
+    def retarget(self, driving_landmarks: np.ndarray | None, timestamp: float,
+                 frame_size: tuple[int, int] | None = None) -> Motion:
+        """One driving frame (or None when no face is visible) -> Motion on the portrait.
+
+        `frame_size` (width, height) of the driving frame: landmarks are then taken in frame-normalised
+        coordinates, and a frame of another size (a new source) starts a new calibration.
+        """
+        if frame_size is not None:
+            if self._frame_size is not None and tuple(frame_size) != self._frame_size:
+                self.calibrate()
+            self._frame_size = tuple(frame_size)
+            if driving_landmarks is not None:
+                driving_landmarks = normalised_to_frame(driving_landmarks, self._frame_size)
+        if self._neutral is None and self._capture is not None:
+            neutral = self._capture.add(driving_landmarks, timestamp)
+            if neutral is None:  # still calibrating: idle (never a face measured against a stale neutral)
+                self._shown, self._face_was_visible = self._idle_state(timestamp), False
+                return Motion(self._compose(self._shown), timestamp, face_visible=False)
+            self._set_neutral(neutral)
         if driving_landmarks is None:
             self._shown, self._face_was_visible = self._idle_state(timestamp), False
             return Motion(self._compose(self._shown), timestamp, face_visible=False)

@@ -30,7 +30,7 @@ from engine.knot.composition import PasteRegion, face_mask
 from engine.knot.model.dit import CausalDiT
 from engine.knot.streaming import KnotStreamer
 from engine.knot.weights import load_weights
-from engine.warp import WarpMesh, build_mesh, warp_with_mesh
+from engine.warp import WarpMesh, build_mesh, is_grey, warp_with_mesh
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ class KnotAnimator(Animator):
         latent = self.codec.encode(to_tensor(self.crop[None], self.device))[0]
         self.streamer.set_reference(latent, self._motion_map(crop_landmarks))
         self._portrait = portrait
+        self._grey = is_grey(portrait.image)  # a grey photo gets a grey avatar, whatever the model adds
         self._queue.clear()
         self._paste = PasteRegion(self.box, r, portrait.image.shape[:2])
 
@@ -112,6 +113,9 @@ class KnotAnimator(Animator):
         else:
             faces = self.codec.decode(latents).clamp(-1, 1).add(1).mul(127.5)
             paste = self._paste.replace
+        if self._grey:  # the model's colour (red lips on a grey face) dropped: luminance only, equal channels
+            luma = torch.tensor([0.299, 0.587, 0.114], dtype=faces.dtype, device=faces.device).view(1, 3, 1, 1)
+            faces = (faces * luma).sum(dim=1, keepdim=True).expand(-1, 3, -1, -1)
         faces_hwc = faces.permute(0, 2, 3, 1).cpu().numpy()  # (n, R, R, 3)
         out = []
         for face, f, q in zip(faces_hwc, frames, queued, strict=True):

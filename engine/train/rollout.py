@@ -108,7 +108,7 @@ def rollout(dit: CausalDiT, codec: FrameCodec, batch: dict[str, torch.Tensor], m
                 v = dit.forward_chunk(x, cond, tt, cache)
                 x0 = x - t * v.float()
                 lat, pix = _losses(codec, x0, targets[:, sl], warp[:, sl], batch, sl, train)
-                losses.append(lat + train.pixel_weight * pix)
+                losses.append(train.latent_weight * lat + train.pixel_weight * pix)
                 lat_losses.append(float(lat.detach()))
                 pix_losses.append(float(pix.detach()))
                 v = v.detach()

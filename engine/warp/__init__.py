@@ -9,15 +9,16 @@
 """
 
 from engine.warp.mesh import (
-           GRID_STEP,
-           WarpAnimator,
-           WarpMesh,
-           build_mesh,
-           frame_motion,
-           upsample_map,
-           warp_image,
-           warp_with_mesh,
+    GRID_STEP,
+    WarpAnimator,
+    WarpMesh,
+    build_mesh,
+    frame_motion,
+    upsample_map,
+    warp_image,
+    warp_with_mesh,
 )
+from engine.warp.mouth import is_grey
 
-__all__ = ["GRID_STEP", "WarpAnimator", "WarpMesh", "build_mesh", "frame_motion", "upsample_map", "warp_image",
-           "warp_with_mesh"]
+__all__ = ["GRID_STEP", "WarpAnimator", "WarpMesh", "build_mesh", "frame_motion", "is_grey", "upsample_map",
+           "warp_image", "warp_with_mesh"]

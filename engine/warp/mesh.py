@@ -20,7 +20,7 @@ import numpy as np
 from engine.animator import Animator, AvatarFrame, Motion, Portrait
 from engine.face import topology as topo
 from engine.warp.motion import EYES, FoldGraph, cap_scale, close_shut_eyes, head_similarity, relax_folds, signed_areas
-from engine.warp.mouth import mouth_layer, paint_mouth
+from engine.warp.mouth import is_grey, mouth_layer, paint_mouth
 from engine.warp.source_map import HEAD_ZONE, FrameMotion, HeadShape, SourceMap, build_source_map, fit_head_to_band
 
 _INNER_UPPER = list(topo.INNER_LIP_UPPER[1:-1])
@@ -175,7 +175,7 @@ def warp_with_mesh(image: np.ndarray, mesh: WarpMesh, dst: np.ndarray, step: int
         out[y0:y1, x0:x1] = cv2.remap(image, upsample_map(source), None, cv2.INTER_LINEAR,
                                       borderMode=cv2.BORDER_REPLICATE)
     layer = mouth_layer(mesh.src_vertices[: topo.NUM_LANDMARKS], motion.dst_vertices[: topo.NUM_LANDMARKS],
-                        image.shape[:2])
+                        image.shape[:2], is_grey(image))
     if layer is not None:
         paint_mouth(out, image, layer)
     return out

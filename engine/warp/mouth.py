@@ -41,7 +41,18 @@ def polygon_mask(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
     return mask.astype(np.float32) / 255.0
 
 
-def mouth_layer(src: np.ndarray, dst: np.ndarray, image_size: tuple[int, int]) -> MouthLayer | None:
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def is_grey(image: np.ndarray, tolerance: int = 3) -> bool:
+    """Whether an (H, W, 3) uint8 RGB photo has (almost) no colour: its channels agree within `tolerance`."""
+    step = max(1, min(image.shape[:2]) // 128)  # a sample of the pixels is enough to tell
+    sample = image[::step, ::step].astype(np.int16)
+    return bool(np.abs(sample - sample.mean(axis=2, keepdims=True)).max() <= tolerance)
+
+
+def mouth_layer(src: np.ndarray, dst: np.ndarray, image_size: tuple[int, int],
+                grey: bool = False) -> MouthLayer | None:
     """The layer for landmarks src (478, 2) of the portrait moved to dst (478, 2); None when the mouth is shut."""
     inner = list(topo.INNER_LIPS)
     h, w = image_size
@@ -71,6 +82,8 @@ def mouth_layer(src: np.ndarray, dst: np.ndarray, image_size: tuple[int, int]) -
     shown = np.minimum(shown_up + shown_lo, 1.0)[..., None]
     depth, under_lip, tongue = _cavity_coordinates(xs, ys, dst - origin)
     cavity = _CAVITY_COLOUR * (1.0 - tongue) + _TONGUE_COLOUR * tongue
+    if grey:  # a grey portrait gets a grey mouth, not a red tongue
+        cavity = np.repeat((cavity @ _LUMA)[..., None], 3, axis=2)
     shade = (1.0 - _BACK_DARKENING * depth) * (1.0 - _LIP_SHADOW * under_lip)  # (h, w, 1)
     gain = shown  # the portrait's own teeth and cavity carry their own shading
     tint = (1.0 - shown) * cavity * shade
