@@ -2,7 +2,8 @@
 
 Each subcommand lives in the module named in SUBCOMMANDS, which provides
 `add_arguments(parser)` and `run(args) -> int`. Modules are imported only when their command runs,
-so `render` never loads Qt and the GUI never loads the training code.
+so `render` never loads Qt and the GUI never loads the training code. Options before the subcommand are
+global: `--threads N` sets torch's CPU threads (engine/threads.py) before any subcommand runs.
 """
 
 from __future__ import annotations
@@ -28,10 +29,25 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def _thread_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a thread count is a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
+def global_options() -> argparse.ArgumentParser:
+    """The options every subcommand shares, given before its name: `main.py --threads 1 bench`."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--threads", type=_thread_count, metavar="N", dest="torch_threads",
+                        help="torch CPU threads (default: every core but one, 1 on 2 cores or fewer)")
+    return parser
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The CLI parser; only `command`'s module is imported to add its arguments."""
-    parser = argparse.ArgumentParser(prog="knotcam", description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser = argparse.ArgumentParser(prog="knotcam", description=__doc__.splitlines()[0],
+                                     parents=[global_options()])
     sub = parser.add_subparsers(dest="command")
     gui = sub.add_parser("gui", help="open the window (the default)")
     gui.add_argument("--self-test", action="store_true", help="headless check of the installed app, then exit")
@@ -44,18 +60,25 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] in ("gui", "--self-test") or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+    options, rest = global_options().parse_known_args(argv)
+    command = rest[0] if rest and rest[0] in SUBCOMMANDS else None
+    if command is None and argv[:1] not in (["-h"], ["--help"]):
+        if options.torch_threads is not None:
+            global_options().error("--threads is for the subcommands; the window sets torch's threads itself")
         if argv and argv[0] == "gui":
             argv = argv[1:]
         from app.main import run_gui
 
         return run_gui(argv)
-    args = build_parser(argv[0]).parse_args(argv)
+    args = build_parser(command).parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     from engine.errors import KnotCamError
+    from engine.threads import apply_thread_policy
 
     try:
+        threads = apply_thread_policy(args.torch_threads)
+        logging.getLogger("knotcam").debug("torch uses %d CPU thread(s)", threads)
         return int(importlib.import_module(SUBCOMMANDS[args.command][0]).run(args) or 0)
     except KnotCamError as err:
         print(f"knotcam {args.command}: {err}", file=sys.stderr)

@@ -1,17 +1,15 @@
-"""Build the animator the user chose, falling back to the warp animator with a reason. No Qt here."""
+"""The animator the user chose, built by engine/animator_factory.py, with the sentences the window shows. No Qt."""
 
 from __future__ import annotations
 
-import logging
-import os
-import sys
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from app import texts
 from engine.animator import Animator
-from engine.errors import KnotCamError
-
-log = logging.getLogger(__name__)
+from engine.animator_factory import AnimatorSpec, smaller_spec
+from engine.animator_factory import build_animator as engine_build_animator
+from engine.threads import apply_thread_policy
 
 
 @dataclass(frozen=True)
@@ -45,35 +43,20 @@ class BuiltAnimator:
         return texts.ANIMATOR_FALLBACK.format(reason=self.fallback_reason) if self.fallback_reason else ""
 
 
-_SMALLER_PRESET = {"large": "base", "base": "tiny"}
+def _spec(choice: AnimatorChoice) -> AnimatorSpec:
+    return AnimatorSpec(choice.kind, choice.preset, choice.device, Path(choice.weights) if choice.weights else None)
+
+
+def _choice(spec: AnimatorSpec) -> AnimatorChoice:
+    if spec.kind != "knot":
+        return AnimatorChoice("warp")
+    return AnimatorChoice("knot", spec.preset or "tiny", spec.device, str(spec.weights) if spec.weights else "")
 
 
 def smaller_choice(choice: AnimatorChoice) -> AnimatorChoice:
-    """What to run when `choice` ran out of memory: a smaller preset on the GPU, then tiny on the CPU, then warp."""
-    if choice.kind != "knot":
-        return choice
-    if choice.device.startswith("cuda"):
-        if choice.preset in _SMALLER_PRESET:
-            return replace(choice, preset=_SMALLER_PRESET[choice.preset], weights="")
-        return replace(choice, device="cpu")
-    return AnimatorChoice("warp")
-
-
-def is_out_of_memory(err: BaseException) -> bool:
-    """True for torch's out-of-memory errors (CUDA or CPU allocator) and Python's MemoryError."""
-    if isinstance(err, MemoryError):
-        return True
-    torch = sys.modules.get("torch")  # never import torch just to classify an error
-    if torch is not None and isinstance(err, torch.OutOfMemoryError):
-        return True
-    return isinstance(err, RuntimeError) and "can't allocate memory" in str(err)
-
-
-def release_memory() -> None:
-    """Give cached GPU memory back after an out-of-memory error (nothing to do without CUDA)."""
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        torch.cuda.empty_cache()
+    """What to run when `choice` ran out of memory: a smaller preset on the GPU, then tiny on the CPU, then warp
+    (engine.animator_factory.smaller_spec)."""
+    return _choice(smaller_spec(_spec(choice))) if choice.kind == "knot" else choice
 
 
 def out_of_memory_notice(failed: AnimatorChoice, built: BuiltAnimator) -> str:
@@ -82,52 +65,18 @@ def out_of_memory_notice(failed: AnimatorChoice, built: BuiltAnimator) -> str:
     return texts.OUT_OF_MEMORY.format(device=device, preset=failed.preset, fallback=built.label)
 
 
-def torch_threads() -> int:
-    """Intra-op threads for the CPU DiT: every core but one, which the webcam's face tracking and the GUI
-    need (on a 2-core laptop a second torch thread only spin-waits against them)."""
-    return max(1, (os.cpu_count() or 1) - 1)
-
-
-def _load_knot(choice: AnimatorChoice) -> Animator:
-    import torch
-
-    torch.set_num_threads(torch_threads())  # process-wide; set here, where the app starts to use torch
-    if choice.weights:
-        from engine.config import get_preset
-        from engine.knot.knot_animator import load_knot_animator
-
-        preset = get_preset(choice.preset)
-        return load_knot_animator(choice.weights, preset.stream, choice.device, expected=preset.model)
-    from engine.knot.knot_animator import load_default_knot_animator
-
-    return load_default_knot_animator(preset=choice.preset, device=choice.device)
-
-
 def build_animator(choice: AnimatorChoice) -> BuiltAnimator:
-    """Construct `choice`; any failure to get Knot Forcing (weights, module, device) gives the warp animator,
-    except running out of memory, which steps down to a smaller preset or the CPU first."""
-    reason = ""
+    """Construct `choice` by the engine's factory: any failure to get Knot Forcing (weights, module, device)
+    gives the warp animator, except running out of memory, which steps down to a smaller preset or the CPU first."""
     if choice.kind == "knot":
-        try:
-            return BuiltAnimator(_load_knot(choice), choice.describe())
-        except KnotCamError as err:
-            reason = str(err).rstrip(".")
-        except ImportError as err:
-            reason = f"its module could not be imported: {err}"
-        except (RuntimeError, OSError, ValueError, MemoryError) as err:  # e.g. CUDA asked for without it
-            if is_out_of_memory(err):
-                release_memory()
-                smaller = smaller_choice(choice)
-                log.warning("out of memory loading %s; trying %s", choice.describe(), smaller.describe())
-                built = build_animator(smaller)
-                # the outermost call names what the user asked for, however many steps down it went
-                return BuiltAnimator(built.animator, built.label, built.fallback_reason,
-                                     out_of_memory_notice(choice, built))
-            reason = str(err).splitlines()[0].rstrip(".") if str(err) else type(err).__name__
-        log.warning("Knot Forcing unavailable, using warp: %s", reason)
-    from engine.warp import WarpAnimator
-
-    return BuiltAnimator(WarpAnimator(), texts.ANIMATOR_WARP, reason)
+        apply_thread_policy()  # process-wide, the CLI's policy; set here, where the app starts to use torch
+    built = engine_build_animator(_spec(choice))
+    label = _choice(built.used).describe()
+    result = BuiltAnimator(built.animator, label, built.reason)
+    if built.out_of_memory:
+        # the notice names what the user asked for, however many steps down it went
+        return replace(result, oom_notice=out_of_memory_notice(choice, result))
+    return result
 
 
 def cuda_available() -> bool:

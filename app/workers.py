@@ -23,13 +23,12 @@ from app.engine_choice import (
     BuiltAnimator,
     build_animator,
     cuda_available,
-    is_out_of_memory,
     out_of_memory_notice,
-    release_memory,
     smaller_choice,
 )
 from app.queues import DropOldestQueue, GuiGate, RateMeter
 from app.threads import POLL_S, StoppableThread
+from engine.animator_factory import is_out_of_memory, release_memory
 from engine.errors import KnotCamError
 
 __all__ = ["POLL_S", "CaptureWorker", "GenerationWorker", "OutputWorker", "StoppableThread", "WebcamOpener",

@@ -112,7 +112,7 @@ def test_forward_chunk_without_write_leaves_the_cache_untouched():
         before = [t.clone() for t in (cache.ref_k, cache.ref_v, cache.win_k, cache.win_v)]
         out = model.forward_chunk(d["noisy"][0], d["noisy_cond"][0], torch.ones(1), cache)
     assert out.shape == (1, 3, C, HW, HW)
-    assert cache.local_end == 2
+    assert cache.frames_written == 2
     assert all(torch.equal(a, b) for a, b in zip(before, (cache.ref_k, cache.ref_v, cache.win_k, cache.win_v),
                                                  strict=True))
 

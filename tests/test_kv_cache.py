@@ -33,7 +33,7 @@ def write_frame(cache: KVCache, value: float) -> None:
 def window_frame_values(cache: KVCache, layer: int = 0) -> list[float]:
     """The marker value of every frame currently visible through keys_values (after the reference)."""
     k, _ = cache.keys_values(layer)
-    window = k[0, 0, cache.global_end:]
+    window = k[0, 0, cache.reference_tokens_written:]
     return sorted(float(window[i * N, 0]) for i in range(window.shape[0] // N))
 
 
@@ -42,7 +42,7 @@ def test_window_holds_exactly_the_last_w_frames():
     for value in range(1, 11):
         write_frame(cache, value)
     assert window_frame_values(cache) == [7.0, 8.0, 9.0, 10.0]
-    assert cache.filled_frames == 4 and cache.local_end == 10
+    assert cache.filled_frames == 4 and cache.frames_written == 10
 
 
 def test_window_is_visible_as_it_fills_before_wrapping():
@@ -69,7 +69,7 @@ def test_reference_off_leaves_no_reference_tokens():
     cache = make_cache(window=3, reference=False)
     write_frame(cache, 5)
     k, _ = cache.keys_values(0)
-    assert k.shape[2] == N and cache.global_end == 0
+    assert k.shape[2] == N and cache.reference_tokens_written == 0
 
 
 def test_shift_window_retimes_window_keys_and_leaves_values_and_reference():
@@ -130,7 +130,7 @@ def test_cache_tensors_keep_shapes_and_storage_over_1000_chunks():
             commit_chunk(model, torch.randn(1, K, 2, h, h), torch.randn(1, K, cc, h, h), cache)
             cache.shift_window(-K)
             cache.move_reference(4)
-    assert cache.local_end == 2000
+    assert cache.frames_written == 2000
     assert [t.shape for t in tensors] == shapes
     assert [t.data_ptr() for t in tensors] == ptrs
     assert cache.nbytes() == nbytes

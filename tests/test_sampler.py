@@ -46,9 +46,9 @@ def test_sampling_is_euler_integration_from_noise_at_t1_to_t0(model_and_cache):
 
 def test_sampling_reads_the_cache_without_writing_it(model_and_cache):
     model, cache, cond = model_and_cache
-    before, local_end = cache_tensors(cache), cache.local_end
+    before, frames_written = cache_tensors(cache), cache.frames_written
     sample_chunk(model, cond, cache, (1.0, 0.5), torch.Generator().manual_seed(0))
-    assert cache.local_end == local_end
+    assert cache.frames_written == frames_written
     assert all(torch.equal(a, b) for a, b in zip(before, cache_tensors(cache), strict=True))
 
 
@@ -76,9 +76,9 @@ def test_commit_writes_the_clean_chunk_into_the_window_at_t0(model_and_cache):
     with torch.no_grad():
         model.forward_chunk(clean, cond[:, :2], torch.zeros(1), expected, expected.slots(2))
         expected.advance(2)
-    local_end = cache.local_end
+    frames_written = cache.frames_written
     commit_chunk(model, clean, cond[:, :2], cache)
-    assert cache.local_end == local_end + 2
+    assert cache.frames_written == frames_written + 2
     n = model.grid ** 2
     written = cache.win_k[:, :, :, 2 * n:4 * n]  # ring slots 2 and 3: after the first chunk's two frames
     # the K of layer 0 depends only on the chunk's own tokens, so it matches a commit into an empty cache

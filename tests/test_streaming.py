@@ -233,12 +233,12 @@ def test_reference_distance_at_chunk_1_and_10000(running_ahead):
     streamer = started(randomised_model(MICRO), stream)
     run(streamer, driving_frames(MICRO, 3))  # chunk 1 generated for real
     assert streamer.chunk_index == 1
-    distance_1 = streamer.reference_distance()
+    distance_1 = streamer.reference_time()
     time_1, keys_1 = reference_seen_by_next_chunk(streamer)
     drive_time_bookkeeping(streamer, 9_998)
     run(streamer, driving_frames(MICRO, 2, seed=3))  # chunk 10,000 generated for real
     assert streamer.chunk_index == 10_000
-    distance_10k = streamer.reference_distance()
+    distance_10k = streamer.reference_time()
     time_10k, keys_10k = reference_seen_by_next_chunk(streamer)
     if running_ahead:
         assert distance_1 == distance_10k == time_1 == time_10k == 3
@@ -279,7 +279,7 @@ def test_without_running_ahead_the_reference_distance_grows():
     distances, reference_times = [], []
     for motion, warp, ts in driving_frames(MICRO, 41):
         if streamer.push(motion, warp, ts):
-            distances.append(streamer.reference_distance())
+            distances.append(streamer.reference_time())
             reference_times.append(streamer.cache.reference_time)
     assert len(distances) == 20
     assert distances == [-2 * n for n in range(1, 21)]  # 0 - chunk_start of the next chunk

@@ -222,7 +222,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="presets for cached vs recompute at 100 and 1,000 frames (default: tiny on the CPU, "
                              "all --presets on CUDA)")
     parser.add_argument("--chunks", type=int, default=None, help="chunks timed per preset (default 5 CPU, 30 CUDA)")
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     parser.add_argument("--out", type=Path, default=OUT, help="results JSON (default: %(default)s)")
 
 
@@ -230,8 +229,6 @@ def run(args: argparse.Namespace) -> int:
     """Run the benchmark, print the figures and merge them into `args.out`."""
     device = torch.device(args.device)
     dtype = getattr(torch, args.dtype)
-    if args.threads:
-        torch.set_num_threads(args.threads)
     presets = [n.strip() for n in args.presets.split(",") if n.strip()]
     long_default = "tiny" if device.type == "cpu" else ",".join(presets)
     long_presets = [n.strip() for n in (args.long_presets or long_default).split(",") if n.strip()]

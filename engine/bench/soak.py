@@ -32,7 +32,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--animator", choices=("knot", "warp"), default="knot", help="animator (default: knot)")
     parser.add_argument("--preset", default="tiny", help="Knot Forcing preset (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON (default: %(default)s)")
 
 
@@ -145,8 +144,6 @@ def _print_record(record: dict) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Soak the pipeline, print each record and the growth, write `args.out`."""
-    import torch
-
     from engine.assets import DEFAULT_PORTRAIT, DEMO_CLIP
     from engine.bench.machine import describe_machine
     from engine.bench.stream import build_animator
@@ -157,8 +154,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.frames < 1 or args.every < 1:
         raise SystemExit("--frames and --every must be at least 1")
-    if args.threads:
-        torch.set_num_threads(args.threads)
     started = time.perf_counter()
     with FaceTracker() as tracker, VideoFileSource(DEMO_CLIP, loop=True) as source:
         pipeline = AvatarPipeline(build_animator(args.animator, args.preset, args.device), tracker)

@@ -43,7 +43,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--driving", type=Path, default=DEMO_CLIP, help="driving clip (default: %(default)s)")
     parser.add_argument("--pace", type=float, default=0.0,
                         help="read driving frames at this rate like a live camera (default: as fast as possible)")
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     parser.add_argument("--warmup", type=int, default=WARMUP_FRAMES,
                         help="first frames left out of latency and stage shares (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON (default: %(default)s)")
@@ -58,7 +57,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 # --- building ------------------------------------------------------------------------------------------------
 def build_animator(kind: str, preset: str, device: str, random_weights: bool = False):
-    """The animator to measure: Knot Forcing from the shipped (or untrained) weights of `preset`, or warp."""
+    """The animator to measure, exactly (engine/animator_factory.py: no step-down, no fallback): Knot Forcing
+    from the shipped (or untrained) weights of `preset`, or warp."""
+    from engine.animator_factory import AnimatorSpec, load_animator
+
     if kind == "knot" and random_weights:
         import torch
 
@@ -70,13 +72,7 @@ def build_animator(kind: str, preset: str, device: str, random_weights: bool = F
         p = get_preset(preset)  # KnotAnimator moves the DiT to its device and dtype
         return KnotAnimator(FrameCodec(p.model), random_model(p, torch.device("cpu"), torch.float32), p.stream,
                             device)
-    if kind == "knot":
-        from engine.knot.knot_animator import load_default_knot_animator
-
-        return load_default_knot_animator(preset, device)
-    from engine.warp import WarpAnimator
-
-    return WarpAnimator()
+    return load_animator(AnimatorSpec(kind, preset, device))
 
 
 # --- running -------------------------------------------------------------------------------------------------
@@ -91,8 +87,6 @@ def bench(args: argparse.Namespace) -> dict:
     from engine.pipeline import AvatarPipeline
     from engine.video import VideoFileSource
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     device = args.device
     on_cuda = device.startswith("cuda")
     timer = StageTimer((lambda: torch.cuda.synchronize(torch.device(device))) if on_cuda else None)

@@ -1,4 +1,5 @@
-"""Warp benchmark: ms per frame of the CPU warp (one core) and its torch twin, at 512x512 and 1280x720.
+"""Warp benchmark: ms per frame of the CPU warp (one OpenCV thread) and its torch twin (on `main.py --threads`
+torch threads), at 512x512 and 1280x720.
 
 Driven by the astronaut's own tracked landmarks (478, 3) turned through yaw +-25 and pitch +-10 degrees,
 shifted and scaled a little, over 120 frames; the 720p case is the portrait scaled to 720 rows on a
@@ -71,7 +72,6 @@ def _ms_per_frame(warp, frames: np.ndarray, repeats: int, clock=time.perf_counte
 def measure(device: str = "cpu", repeats: int = 3) -> dict:
     """Measure every case; returns the json-ready result."""
     cv2.setNumThreads(1)
-    torch.set_num_threads(1)
     result = {"machine": describe_machine(device), "opencv_threads": 1, "frames": 0, "ms_per_frame": {}}
     for name, (image, frames) in _cases().items():
         mesh = build_mesh(frames[0], image.shape[:2])

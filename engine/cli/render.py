@@ -30,23 +30,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def make_animator(kind: str, weights: Path | None = None):
     """The requested animator; EngineUnavailableError (one sentence) when Knot Forcing cannot be loaded."""
-    from engine.errors import EngineUnavailableError, KnotCamError
-    from engine.warp import WarpAnimator
+    from engine.animator_factory import AnimatorSpec, load_animator
+    from engine.errors import EngineUnavailableError
 
-    if kind != "knot":
-        return WarpAnimator()
     try:
-        from engine.config import get_preset
-        from engine.knot.knot_animator import load_default_knot_animator, load_knot_animator
-
-        if weights is None:
-            return load_default_knot_animator()
-        preset = get_preset("tiny")
-        return load_knot_animator(weights, preset.stream, expected=preset.model)
-    except (ImportError, KnotCamError) as err:
-        reason = str(err).rstrip(".")
-        raise EngineUnavailableError(f"The Knot Forcing animator cannot be loaded ({reason}); "
-                                     "use --animator warp to render without it.") from err
+        return load_animator(AnimatorSpec(kind, "tiny", "cpu", weights))
+    except EngineUnavailableError as err:
+        raise EngineUnavailableError(f"{str(err).rstrip('.')}; use --animator warp to render without it.") from err
 
 
 def _even(image):

@@ -36,8 +36,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=Path, default=default_weights_path("tiny"),
                         help="Knot Forcing weights (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="torch device of the Knot Forcing systems")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (default 1: steadiest timing on a shared machine)")
     parser.add_argument("--resume", action="store_true",
                         help="reuse the systems an interrupted run of the same plan finished (in OUT/.partial)")
     parser.add_argument("--systems", default=None,
@@ -78,8 +76,6 @@ def held_out_clips(text: str | None, quick: bool) -> list:
 
 def run(args: argparse.Namespace) -> int:
     """Run every system, score it, write the report; prints the first table."""
-    import torch
-
     from engine.config import get_preset
     from engine.errors import KnotCamError
     from engine.eval.identity import FaceDescriptor
@@ -89,7 +85,6 @@ def run(args: argparse.Namespace) -> int:
     from engine.face.portrait import load_portrait
     from engine.face.tracker import FaceTracker
 
-    torch.set_num_threads(max(1, args.threads))
     plan = QUICK if args.quick else EvalPlan()
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

@@ -51,14 +51,13 @@ def standard_systems(base: StreamConfig) -> list[System]:
 
 
 def build_animator(system: System, weights: Path, device: str) -> Animator:
-    """A fresh animator for `system` (Knot Forcing ones load `weights`)."""
+    """A fresh animator for `system` (Knot Forcing ones load `weights`, whatever preset they are), exactly:
+    EngineUnavailableError when it cannot be loaded."""
+    from engine.animator_factory import AnimatorSpec, load_animator
+
     if system.stream is None:
-        from engine.warp import WarpAnimator
-
-        return WarpAnimator()
-    from engine.knot.knot_animator import load_knot_animator
-
-    return load_knot_animator(weights, system.stream, device)
+        return load_animator(AnimatorSpec("warp"))
+    return load_animator(AnimatorSpec("knot", None, device, Path(weights), system.stream))
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """KnotStreamer: Knot Forcing's chunk loop over latents, for as long as the stream lasts.
 
-The three ideas, each a few named lines in `_generate_chunk`:
+The three ideas, each a few named lines in `_generate_chunk` (steps 1-5: knot condition, running ahead,
+sample, fuse the knot, commit and re-base):
   1. chunk-wise generation with a reference cache: the portrait's K/V sit in the cache's reference slots
      (written once by `set_reference`); each chunk reads them plus a sliding window of the last W clean
      frames, and after denoising its emitted frames are committed to the window (`ChunkSampler.commit`).
@@ -86,7 +87,8 @@ class KnotStreamer:
         self.has_reference = False
 
     def reference_time(self) -> int:
-        """Local time index the reference should have for the chunk about to be generated."""
+        """Local time index the reference should have for the chunk about to be generated, which is also its
+        distance in frames from that chunk's first frame (local time 0): constant with running ahead."""
         if self.cfg.running_ahead:
             return self.cfg.ahead_frames  # = (chunk_start + delta) - chunk_start
         return -self.chunk_start  # = 0 - chunk_start: falls behind as the stream goes on
@@ -138,13 +140,15 @@ class KnotStreamer:
 
     @torch.no_grad()
     def _generate_chunk(self) -> list[StreamFrame]:
+        """One chunk, as the paper: knot condition, running ahead, sample, fuse the knot, commit and re-base."""
         started = time.perf_counter()
         K, k = self.cfg.chunk_frames, self.cfg.knot_frames
         frames = self.pending[: K + k]
         motion = torch.stack([p.motion_map for p in frames])[None]  # (1, K+k, M, h*s, w*s)
         warp = torch.stack([p.warp_latent for p in frames])[None]  # (1, K+k, C, h, w)
 
-        # Idea 2, temporal knot: the previous chunk's held-back frames condition this chunk's first k frames.
+        # 1. Knot condition (idea 2, temporal knot): the previous chunk's k held-back frames are this chunk's
+        # image-to-video condition on its first k frames (clean latent + mask channel).
         i2v = torch.zeros_like(warp)
         i2v_mask = torch.zeros(1, K + k, device=self.device, dtype=self.dtype)
         if self.knot_latents is not None:
@@ -152,10 +156,13 @@ class KnotStreamer:
             i2v_mask[:, :k] = 1.0
         cond = build_condition(motion, warp, i2v, i2v_mask, self.model.cfg.motion_scale)
 
-        # Idea 3, running ahead: move the cached reference keys so they stay delta frames ahead of this chunk.
-        self.cache.move_reference(self.reference_time())
+        # 2. Running ahead (idea 3): the window was re-based to this chunk by last chunk's shift_window(-K),
+        # so this chunk starts at local time 0; re-rotating the cached reference keys to ahead_frames keeps
+        # the reference ahead_frames ahead of the chunk, at chunk 1 as at chunk 10,000 (no forward pass).
+        self.cache.move_reference(self.reference_time())  # running ahead: reference at local time ahead_frames
 
-        # Idea 1, chunk-wise generation: few-step denoising reading [reference | window | this chunk].
+        # 3. Sample (idea 1, chunk-wise generation with a reference cache): few-step denoising of K + k frames,
+        # each attending to [reference slots | window of the last W clean frames | this chunk].
         latents = self.sampler.sample(cond, self.noise if self.cfg.fixed_noise else None)
         fallback = not bool(torch.isfinite(latents).all())
         if fallback:
@@ -164,16 +171,18 @@ class KnotStreamer:
                 self._warned_nonfinite = True
             latents = warp.clone()
 
-        # Idea 2, temporal knot: emitted knot frames fuse both chunks' predictions; the new tail is held back.
+        # 4. Fuse the knot (idea 2): the first k frames were predicted by the last chunk too; the emitted ones
+        # blend both predictions. This chunk's last k frames are held back as the next chunk's knot.
         if self.knot_latents is not None and not fallback:
             w = self.cfg.knot_fusion
             latents[:, :k] = (1 - w) * self.knot_latents + w * latents[:, :k]
         emitted = latents[:, :K]
         self.knot_latents = latents[:, K:K + k] if k else None
 
-        # Idea 1: commit the clean emitted frames to the sliding window (as generated, or as their warp priors:
-        # StreamConfig.window_source), then re-base time by K. A fallback chunk is not committed: its K/V may
-        # be non-finite and would poison every later chunk through the window.
+        # 5. Commit and re-base (idea 1): the K emitted frames go into the sliding window as clean K/V (as
+        # generated, or as their warp priors: StreamConfig.window_source); then time is re-based by K so the
+        # next chunk again starts at local time 0 and no index grows. A fallback chunk is not committed: its
+        # K/V may be non-finite and would poison every later chunk through the window.
         if not fallback:
             window_frames = emitted if self.cfg.window_source == "generated" else warp[:, :K]
             self.sampler.commit(window_frames, cond[:, :K])
@@ -186,7 +195,3 @@ class KnotStreamer:
         self.chunk_index += 1
         self.chunk_ms = (self.chunk_ms + [(time.perf_counter() - started) * 1000.0])[-64:]
         return out
-
-    def reference_distance(self) -> int:
-        """Time from the next chunk's first frame to the reference, in frames (constant with running ahead)."""
-        return self.reference_time()

@@ -26,7 +26,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, help="override the peak learning rate")
     p.add_argument("--log-every", type=int, help="steps between log lines and validations")
     p.add_argument("--warmup-steps", type=int, help="override the learning-rate warm-up")
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
     p.add_argument("--time-limit", type=float, help="minutes after which to checkpoint and stop")
 
 
@@ -44,8 +43,6 @@ def run(args: argparse.Namespace) -> int:
         raise KnotCamError(f"{args.data} is not a prepared data folder (run `main.py prepare` first)")
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise KnotCamError("--device cuda was asked for but this machine has no usable CUDA GPU")
-    if args.threads:
-        torch.set_num_threads(args.threads)
     preset = get_preset(args.config)
     overrides = {k: v for k, v in (("codec_steps", args.codec_steps), ("dit_steps", args.dit_steps),
                                    ("batch_size", args.batch_size),

@@ -18,8 +18,8 @@ class KVCache:
 
     Shapes: ref_k/ref_v (L, B, H, R, hd) with R = reference tokens (0 when the reference cache is off);
     win_k/win_v (L, B, H, W * N, hd) with N tokens per frame.
-    Indices: `global_end` = reference tokens written; `local_end` = frames ever written to the window;
-    `reference_time` = local time of the reference keys.
+    Indices: `reference_tokens_written` = reference tokens in the reference slots; `frames_written` = frames
+    ever written to the window (the ring's write position); `reference_time` = local time of the reference keys.
     """
 
     def __init__(self, layers: int, heads: int, head_dim: int, tokens_per_frame: int, window_frames: int,
@@ -34,34 +34,34 @@ class KVCache:
         self.ref_v = torch.zeros(shape_ref, device=device, dtype=dtype)
         self.win_k = torch.zeros(shape_win, device=device, dtype=dtype)
         self.win_v = torch.zeros(shape_win, device=device, dtype=dtype)
-        self.global_end = 0
-        self.local_end = 0
+        self.reference_tokens_written = 0
+        self.frames_written = 0
         self.reference_time = 0
 
     def reset(self) -> None:
         """Forget everything (new portrait). Storage is kept and zeroed."""
         for t in (self.ref_k, self.ref_v, self.win_k, self.win_v):
             t.zero_()
-        self.global_end = 0
-        self.local_end = 0
+        self.reference_tokens_written = 0
+        self.frames_written = 0
         self.reference_time = 0
 
     @property
     def filled_frames(self) -> int:
         """Frames currently held in the window (at most W)."""
-        return min(self.local_end, self.window_frames)
+        return min(self.frames_written, self.window_frames)
 
     def write_reference(self, layer: int, k: torch.Tensor, v: torch.Tensor, reference_time: int) -> None:
         """Store the reference's rotated K/V (B, H, R, hd) for one layer."""
         self.ref_k[layer].copy_(k)
         self.ref_v[layer].copy_(v)
-        self.global_end = k.shape[2]
+        self.reference_tokens_written = k.shape[2]
         self.reference_time = reference_time
 
     def slots(self, frames: int) -> torch.Tensor:
         """Window token indices (frames * N,) where the next `frames` frames go, evicting the oldest."""
         n = self.tokens_per_frame
-        frame_slots = (self.local_end + torch.arange(frames)) % self.window_frames
+        frame_slots = (self.frames_written + torch.arange(frames)) % self.window_frames
         return (frame_slots[:, None] * n + torch.arange(n)).flatten().to(self.win_k.device)
 
     def write_frames(self, layer: int, k: torch.Tensor, v: torch.Tensor, slots: torch.Tensor | None = None) -> None:
@@ -77,7 +77,7 @@ class KVCache:
 
     def advance(self, frames: int) -> None:
         """Count `frames` more frames as written (after write_frames on every layer)."""
-        self.local_end += frames
+        self.frames_written += frames
 
     def keys_values(self, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
         """K/V a chunk attends to besides itself: reference + filled window. Each (B, H, R + n * N, hd).
@@ -86,8 +86,9 @@ class KVCache:
         the window does not matter because positions live in the rotated keys.
         """
         m = self.filled_frames * self.tokens_per_frame
-        k = torch.cat((self.ref_k[layer, :, :, : self.global_end], self.win_k[layer, :, :, :m]), dim=2)
-        v = torch.cat((self.ref_v[layer, :, :, : self.global_end], self.win_v[layer, :, :, :m]), dim=2)
+        r = self.reference_tokens_written
+        k = torch.cat((self.ref_k[layer, :, :, :r], self.win_k[layer, :, :, :m]), dim=2)
+        v = torch.cat((self.ref_v[layer, :, :, :r], self.win_v[layer, :, :, :m]), dim=2)
         return k, v
 
     def shift_window(self, dt: int) -> None:
@@ -99,7 +100,7 @@ class KVCache:
     def move_reference(self, reference_time: int) -> None:
         """Put the reference keys at a new local time by re-rotating them in place."""
         dt = reference_time - self.reference_time
-        if dt and self.global_end:
+        if dt and self.reference_tokens_written:
             self.ref_k.copy_(self.rope.shift_keys(self.ref_k, dt))
         self.reference_time = reference_time
 
