@@ -8,24 +8,21 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from app import texts
 from app.about import AboutBox, open_about_box
 from app.avatar_pacer import AvatarPacer
 from app.capture import CaptureWorker
-from app.controls import EnginePanel, OutputPanel, SourcePanel, ViewPanel
 from app.engine_choice import AnimatorChoice
 from app.output_control import OutputControl
-from app.portrait_picker import PortraitPanel, bundled_portraits
-from app.preview_area import PreviewArea
-from app.recording_indicator import RecordingIndicator
 from app.session import AVATAR_BURST, STOP_TIMEOUT_S, Session, WindowOptions
 from app.settings import AppSettings
-from app.sinks import PreviewSink
-from app.sources import SourceSpec, list_webcams
-from engine.assets import ASSETS_README, DEFAULT_PORTRAIT, PORTRAITS_DIR
+from app.source_control import SourceControl
+from app.sources import SourceSpec
+from app.window_layout import build_menus, build_widgets
+from engine.assets import ASSETS_README, DEFAULT_PORTRAIT
 
 STATUS_MESSAGE_MS = 8000
 CONTROLS_WIDTH = 250
@@ -42,6 +39,7 @@ class MainWindow(QMainWindow):
         self.active_portrait_path = ""
         self.session: Session | None = None
         self.output_control: OutputControl | None = None
+        self.source_control: SourceControl | None = None
         self.about_dialog: AboutBox | None = None
         self._latency_s = 0.0
         self._avatar_pacer = AvatarPacer(self._show_avatar, self._frame_period, AVATAR_BURST, self)
@@ -52,68 +50,19 @@ class MainWindow(QMainWindow):
         self._restore_preferences()
         self._start_workers(options or WindowOptions())
 
-    # ---- layout -------------------------------------------------------------------------------------------
+    # ---- layout (app/window_layout.py) ------------------------------------------------------------------
     def _build_widgets(self) -> None:
-        self.portrait_panel = PortraitPanel(bundled_portraits(PORTRAITS_DIR))
-        self.previews = PreviewArea()
-        self.driving_view, self.avatar_view = self.previews.driving_view, self.previews.avatar_view
-        self.banner = self.previews.banner
-        self.preview_sink = PreviewSink(self.avatar_view)
-        self.source_panel = SourcePanel(list_webcams())
-        self.view_panel = ViewPanel()
-        self.engine_panel = EnginePanel()
-        self.output_panel = OutputPanel()
-
-        controls = QWidget()
-        controls.setFixedWidth(CONTROLS_WIDTH)  # long notices wrap inside; the previews never shrink for them
-        column = QVBoxLayout(controls)
-        column.setContentsMargins(0, 0, 0, 0)
-        for panel in (self.source_panel, self.view_panel, self.engine_panel, self.output_panel):
-            column.addWidget(panel)
-        column.addStretch(1)
-        central = QWidget()
-        row = QHBoxLayout(central)
-        row.addWidget(self.portrait_panel)
-        row.addWidget(self.previews, 1)
-        row.addWidget(controls)
-        self.setCentralWidget(central)
-
-        self.fps_label = QLabel(texts.GENERATION_FPS.format(fps=0))
-        self.latency_label = QLabel(texts.LATENCY.format(ms=0))
-        self.camera_label = QLabel(texts.CAMERA_OFF)
-        self.recording_indicator = RecordingIndicator()
-        for label in (self.recording_indicator, self.fps_label, self.latency_label, self.camera_label):
-            self.statusBar().addPermanentWidget(label)
-
+        build_widgets(self, CONTROLS_WIDTH)
         self.portrait_panel.portrait_requested.connect(self.load_portrait_file)
         self.portrait_panel.crop.face_chosen.connect(self._on_face_chosen)
-        self.source_panel.source_chosen.connect(self.set_source)
-        self.source_panel.open_file_requested.connect(self._ask_for_video)
-        self.source_panel.mirror_toggled.connect(self._on_mirror)
         self.source_panel.calibrate_clicked.connect(self.calibrate)
         self.view_panel.overlay.toggled.connect(self._on_overlay)
         self.view_panel.avatar_only.toggled.connect(self._on_avatar_only)
         self.engine_panel.animator_chosen.connect(self._on_animator_chosen)
 
     def _build_menus(self) -> None:
-        def action(menu, text, slot, shortcut=None) -> QAction:
-            act = QAction(text, self)
-            if shortcut:
-                act.setShortcut(QKeySequence(shortcut))
-            act.triggered.connect(slot)
-            menu.addAction(act)
-            return act
-
-        file_menu = self.menuBar().addMenu(texts.MENU_FILE)
-        action(file_menu, texts.ADD_PORTRAIT, self.portrait_panel._ask_for_file, "Ctrl+O")
-        action(file_menu, texts.OPEN_VIDEO, self._ask_for_video, "Ctrl+Shift+O")
-        action(file_menu, texts.QUIT, self.close, QKeySequence.StandardKey.Quit)
-        camera_menu = self.menuBar().addMenu(texts.MENU_CAMERA)
-        self.camera_action = action(camera_menu, texts.START_CAMERA, self.output_panel.camera.toggle, "Ctrl+Shift+V")
-        self.calibrate_action = action(camera_menu, texts.CALIBRATE, self.calibrate, "Ctrl+Shift+C")
-        self.record_action = action(camera_menu, texts.RECORD, self.output_panel.record.toggle, "Ctrl+R")
-        help_menu = self.menuBar().addMenu(texts.MENU_HELP)
-        action(help_menu, texts.ABOUT, self.show_about)
+        self.camera_action, self.calibrate_action, self.record_action = build_menus(
+            self, lambda: self.source_control.ask_for_video())
 
     def _restore_preferences(self) -> None:
         p = self.prefs
@@ -134,7 +83,8 @@ class MainWindow(QMainWindow):
     # ---- workers ------------------------------------------------------------------------------------------
     def _start_workers(self, options: WindowOptions) -> None:
         self.session = Session(self.engine_panel.choice(), options, self.prefs.mirror, self)
-        self.session.capture_created.connect(self._connect_capture)
+        self.source_control = SourceControl(self, self.source_panel, self.session, self.prefs, self.driving_view,
+                                            self.banner, self.statusBar().showMessage, STATUS_MESSAGE_MS)
         self.loader = self.session.loader
         self.loader.portrait_loaded.connect(self._on_portrait_loaded)
         self.loader.portrait_failed.connect(self._on_portrait_failed)
@@ -234,54 +184,12 @@ class MainWindow(QMainWindow):
 
     # ---- driving source -----------------------------------------------------------------------------------
     def set_source(self, spec: SourceSpec) -> None:
-        """Drive from `spec`; the old capture thread is stopped first (a webcam cannot be opened twice)."""
-        self.prefs.source = spec
-        self.source_panel.set_source(spec)
-        self.session.set_source(spec)
-        self.generation.calibrate()  # another face, another framing: a new neutral from its first steady second
-
-    def _connect_capture(self, capture: CaptureWorker) -> None:
-        capture.frame_captured.connect(self._on_driving_frame)
-        capture.source_opened.connect(self._on_source_opened)
-        capture.failed.connect(self._on_source_failed)
-
-    def _ask_for_video(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, texts.OPEN_VIDEO, "", texts.VIDEO_FILE_FILTER)
-        if path:
-            self.set_source(SourceSpec("file", path=path))
-
-    def _on_driving_frame(self, rgb, captured_at: float) -> None:
-        self.driving_view.show_frame(rgb)
-        if self.capture is not None:
-            self.capture.gate.leave()
-
-    def _on_source_opened(self, description: str, notice: str) -> None:
-        message = texts.SOURCE_OPENED.format(description=description)
-        self.statusBar().showMessage(f"{notice} {message}" if notice else message, STATUS_MESSAGE_MS)
-        self.banner.resolve("source")
-        if notice:  # the source is not the one asked for (no webcam: the demo clip): say so in the preview
-            self.banner.show_problem("fallback", notice, [(texts.CHOOSE_SOURCE, self._choose_source)],
-                                     announcement=True)
-
-    def _on_source_failed(self, sentence: str) -> None:
-        """The driving source failed: say so over the previews until it works again, with the fixes."""
-        self.statusBar().showMessage(sentence, 2 * STATUS_MESSAGE_MS)
-        self.driving_view.clear()  # no frozen last frame
-        self.banner.show_problem("source", sentence, [(texts.RETRY, self.retry_source),
-                                                      (texts.CHOOSE_SOURCE, self._choose_source)])
+        """Drive from `spec` (app/source_control.py)."""
+        self.source_control.set_source(spec)
 
     def retry_source(self) -> None:
         """Open the current driving source again."""
-        self.set_source(self.prefs.source)
-
-    def _choose_source(self) -> None:
-        self.source_panel.combo.setFocus()
-        self.source_panel.combo.showPopup()
-
-    def _on_mirror(self, on: bool) -> None:
-        self.prefs.mirror = on
-        if self.session is not None:
-            self.session.set_mirror(on)
+        self.source_control.retry_source()
 
     def calibrate(self) -> None:
         """Take the next driving face as the neutral pose."""

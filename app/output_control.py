@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox, QWidget
 
 from app import texts
 from app.controls import OutputPanel
+from app.output_worker import OutputWorker
 from app.settings import Preferences
-from app.workers import OutputWorker
 from engine.output_file import CONTAINERS, RECORDING_EXTENSION
 
 

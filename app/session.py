@@ -14,10 +14,11 @@ from PySide6.QtCore import QObject, Signal
 
 from app.capture import CaptureWorker, WebcamOpener
 from app.engine_choice import AnimatorChoice
+from app.output_worker import OutputWorker
 from app.portrait_loader import PortraitLoader
 from app.queues import DropOldestQueue
 from app.sources import SourceSpec
-from app.workers import GenerationWorker, OutputWorker
+from app.workers import GenerationWorker
 
 STOP_TIMEOUT_S = 2.0
 AVATAR_BURST = 4  # frames one animator step may deliver at once (a Knot Forcing chunk); queues hold that many
