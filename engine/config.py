@@ -85,9 +85,9 @@ class StreamConfig:
     fixed_noise: bool = True
     cuda_graph: bool = True  # on a GPU, replay each chunk's denoising steps as one CUDA graph (same frames)
     # What the sliding window keeps of each emitted frame: "generated" = its generated latent (the paper's
-    # design); "warp_prior" = its warp-prior latent, a clean frame at the same motion. Weights trained with
-    # teacher forcing (real frames in the window) drift on their own outputs: at 600 frames, identity 0.925
-    # with "generated" vs 0.975 with "warp_prior" (tiny, docs/eval/report.md has the full run).
+    # design); "warp_prior" = its warp-prior latent, a clean frame at the same motion. The shipped tiny was
+    # trained on rollouts with "warp_prior"; with it, "generated" scores the same on the held-out clips
+    # (docs/eval/report.md), so the default stays until a run trained on generated windows beats it.
     window_source: str = "warp_prior"
 
     def __post_init__(self) -> None:

@@ -11,8 +11,9 @@ sample, fuse the knot, commit and re-base):
   3. running ahead: before each chunk the reference's time index becomes chunk_start + delta, by
      re-rotating its cached keys (`KVCache.move_reference` -> `rope.shift_keys`), never a new forward.
 Time is re-based after every chunk (`shift_window(-K)`), so no index grows with the stream's length.
-The window keeps either the generated latents (the paper) or, by default, the emitted frames' warp priors:
-weights trained with real frames in the window drift on their own outputs (StreamConfig.window_source).
+The window keeps either the generated latents (the paper) or, by default, the emitted frames' warp priors
+(StreamConfig.window_source; the shipped weights were trained on rollouts with that window). Every chunk of a
+stream starts from the same noise (StreamConfig.fixed_noise), so a still driving face gives still frames.
 
 Per frame in: motion map (M, h*s, w*s) and warp-prior latent (C, h, w). Out: clean latents (C, h, w), each
 with the timestamp of the driving frame it answers.
