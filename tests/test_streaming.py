@@ -378,3 +378,16 @@ def test_a_still_driving_face_gives_still_frames_only_with_the_per_stream_noise(
         assert change < 1e-4
     else:
         assert change > 1e-2
+
+
+def test_each_emitted_frame_carries_the_payload_pushed_with_its_driving_frame():
+    """The stream's only per-frame queue: whatever the caller pushes with a driving frame (the animator's
+    warp and motion) comes back on the frame that answers it, in chunks, at flush and across the knot."""
+    stream = StreamConfig(chunk_frames=2, knot_frames=1, window_frames=4, ahead_frames=3, timesteps=(1.0, 0.5))
+    streamer = started(randomised_model(), stream)
+    out = []
+    for i, (motion, warp, ts) in enumerate(driving_frames(CFG, 9)):
+        out += streamer.push(motion, warp, ts, payload=("frame", i))
+    out += streamer.flush()
+    assert [f.payload for f in out] == [("frame", i) for i in range(9)]
+    assert [f.index for f in out] == list(range(9))

@@ -50,11 +50,12 @@ class DiscardSink:
 
 
 def queue_lengths(animator) -> dict:
-    """Lengths of the animator's queues now: driving frames waiting for their chunk, frames in the streamer."""
+    """Lengths of the animator's queue now: driving frames pushed and not yet answered (they wait in the
+    streamer, the stream's only per-frame queue; reported under both names the records have always used)."""
     streamer = getattr(animator, "streamer", None)
     if streamer is None:
         return {}
-    return {"animator_queue": len(animator._queue), "streamer_pending": len(streamer.pending)}
+    return {"animator_queue": len(streamer.pending), "streamer_pending": len(streamer.pending)}
 
 
 def cache_state(animator) -> dict:

@@ -1,7 +1,7 @@
 """Measuring a pipeline from the outside: stage timers wrapped around live objects' methods, and memory.
 
 Stages are timed by wrapping the objects' methods on their instances (tracker.track, retargeter.retarget,
-animator.push and, inside Knot Forcing, codec.encode, _motion_map, streamer.push, _compose); the engine
+animator.push and, inside Knot Forcing, codec.encode, motion_map, streamer.push, compose); the engine
 itself carries no timing code.
 """
 
@@ -84,9 +84,9 @@ def instrument(pipeline, timer: StageTimer) -> None:
     timer.wrap(animator, "push", "animator")
     if isinstance(animator, KnotAnimator):
         timer.wrap(animator.codec, "encode", "animator/codec encode")
-        timer.wrap(animator, "_motion_map", "animator/motion map")
+        timer.wrap(animator, "motion_map", "animator/motion map")
         timer.wrap(animator.streamer, "push", "animator/DiT")
-        timer.wrap(animator, "_compose", "animator/decode + compose")
+        timer.wrap(animator, "compose", "animator/decode + compose")
 
 
 def stage_shares(timer: StageTimer, total_s: float) -> dict:

@@ -6,7 +6,7 @@ Figures: end-to-end fps; per-chunk ms (KnotStreamer.chunk_ms), process RSS and C
 100 / 1,000 / 10,000; motion-to-avatar latency (time from reading a driving frame to its avatar frame being
 out: median and p95); each stage's share of the time. Stages are timed from the outside by wrapping the
 objects' methods on their instances (tracker.track, retargeter.retarget, animator.push and, inside Knot
-Forcing, codec.encode, _motion_map, streamer.push, _compose); the engine itself carries no timing code.
+Forcing, codec.encode, motion_map, streamer.push, compose); the engine itself carries no timing code.
 The warp prior is what is left of KnotAnimator.push once the other inner stages are taken out.
 
 The driving frames are read as fast as the pipeline takes them (no pacing; `--pace FPS` paces them like a

@@ -13,7 +13,6 @@ own warp to within resampling (34-39 dB PSNR at 5-12 degree turns, far under the
 from __future__ import annotations
 
 import logging
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +34,9 @@ from engine.warp import WarpMesh, build_mesh, is_grey, warp_with_mesh
 log = logging.getLogger(__name__)
 
 @dataclass
-class _Queued:
+class _FramePayload:
+    """What the animator needs of a driving frame to compose its answer; rides through the streamer."""
+
     motion: Motion
     warp_latent: torch.Tensor  # (C, h, w)
     full_warp: np.ndarray  # (H, W, 3) uint8: the portrait warped to this motion, composed into in place
@@ -59,7 +60,6 @@ class KnotAnimator(Animator):
         self.renderer = MotionRenderer(self.cfg.motion_size)
         self.lookahead_frames = stream.knot_frames
         self._portrait: Portrait | None = None
-        self._queue: deque[_Queued] = deque()
 
     # --- portrait ------------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -71,13 +71,13 @@ class KnotAnimator(Animator):
         crop_landmarks = self.box.to_crop(portrait.landmarks[:, :2], r)
         self.full_mesh: WarpMesh = build_mesh(portrait.landmarks[:, :2], portrait.image.shape[:2])
         latent = self.codec.encode(to_tensor(self.crop[None], self.device))[0]
-        self.streamer.set_reference(latent, self._motion_map(crop_landmarks))
+        self.streamer.set_reference(latent, self.motion_map(crop_landmarks))
         self._portrait = portrait
         self._grey = is_grey(portrait.image)  # a grey photo gets a grey avatar, whatever the model adds
-        self._queue.clear()
         self._paste = PasteRegion(self.box, r, portrait.image.shape[:2])
 
-    def _motion_map(self, crop_landmarks: np.ndarray) -> torch.Tensor:
+    def motion_map(self, crop_landmarks: np.ndarray) -> torch.Tensor:
+        """(478, 2) landmarks in crop pixels -> the DiT's motion condition (M, s*h, s*w)."""
         scale = self.cfg.motion_size / self.cfg.resolution
         return torch.from_numpy(self.renderer.render(crop_landmarks * scale))  # (M, s*h, s*w)
 
@@ -91,19 +91,21 @@ class KnotAnimator(Animator):
         crop_landmarks = self.box.to_crop(motion.landmarks, r)
         full_warp = warp_with_mesh(self._portrait.image, self.full_mesh, motion.landmarks)
         warp_latent = self.codec.encode(to_tensor(self.box.crop(full_warp, r)[None], self.device))[0]
-        self._queue.append(_Queued(motion, warp_latent, full_warp))
-        return self._compose(self.streamer.push(self._motion_map(crop_landmarks), warp_latent, motion.timestamp))
+        payload = _FramePayload(motion, warp_latent, full_warp)
+        return self.compose(self.streamer.push(self.motion_map(crop_landmarks), warp_latent, motion.timestamp,
+                                               payload))
 
     @torch.no_grad()
     def flush(self) -> list[AvatarFrame]:
         """Emit every frame still pending (end of a file render)."""
-        return self._compose(self.streamer.flush())
+        return self.compose(self.streamer.flush())
 
-    def _compose(self, frames: list) -> list[AvatarFrame]:
-        """Decode emitted latents and compose each into the full-resolution warp of its motion."""
+    def compose(self, frames: list) -> list[AvatarFrame]:
+        """Decode emitted latents (StreamFrames carrying their driving frame's payload) and compose each into
+        the full-resolution warp of its motion."""
         if not frames:
             return []
-        queued = [self._queue.popleft() for _ in frames]
+        queued: list[_FramePayload] = [f.payload for f in frames]
         latents = torch.stack([f.latent for f in frames]).float()  # (n, C, h, w)
         if self.blend == "residual":  # generated minus decoded warp prior: the codec's own error cancels
             warp_latents = torch.stack([q.warp_latent for q in queued]).float()

@@ -42,13 +42,17 @@ class StreamFrame:
     timestamp: float  # of the driving frame it answers
     index: int  # frame number since set_reference
     fallback: bool = False  # True when the chunk was not finite and the warp prior was used instead
+    payload: object = None  # what the caller pushed with its driving frame, handed back with the answer
 
 
 @dataclass
 class _Pending:
+    """One pushed driving frame until its answer is emitted: the only per-frame queue of a stream."""
+
     motion_map: torch.Tensor  # (M, h*s, w*s)
     warp_latent: torch.Tensor  # (C, h, w)
     timestamp: float
+    payload: object = None
 
 
 class KnotStreamer:
@@ -107,12 +111,14 @@ class KnotStreamer:
             self.model.encode_reference(latent, cond, self.cache, -1, into_window=True)
         self.has_reference = True
 
-    def push(self, motion_map: torch.Tensor, warp_latent: torch.Tensor, timestamp: float) -> list[StreamFrame]:
-        """Add one driving frame; returns the frames of a chunk when one completes, else []."""
+    def push(self, motion_map: torch.Tensor, warp_latent: torch.Tensor, timestamp: float,
+             payload: object = None) -> list[StreamFrame]:
+        """Add one driving frame; returns the frames of a chunk when one completes, else []. `payload` (any
+        per-frame data of the caller) comes back on the StreamFrame that answers this driving frame."""
         if not self.has_reference:
             raise RuntimeError("set_reference must be called before push")
         self.pending.append(_Pending(motion_map.to(self.device, self.dtype), warp_latent.to(self.device, self.dtype),
-                                     timestamp))
+                                     timestamp, payload))
         if len(self.pending) < self.cfg.frames_per_chunk:
             return []
         return self._generate_chunk()
@@ -133,7 +139,8 @@ class KnotStreamer:
             out = self._generate_chunk()[:real]
             real -= len(out)
         if real and self.knot_latents is not None:
-            out += [StreamFrame(self.knot_latents[0, i], self.pending[i].timestamp, first_index + len(out) + i)
+            out += [StreamFrame(self.knot_latents[0, i], self.pending[i].timestamp, first_index + len(out) + i,
+                                payload=self.pending[i].payload)
                     for i in range(real)]
         self.pending, self.knot_latents = [], None
         self.frames_out = first_index + len(out)
@@ -189,7 +196,8 @@ class KnotStreamer:
             self.sampler.commit(window_frames, cond[:, :K])
         self.cache.shift_window(-K)
 
-        out = [StreamFrame(emitted[0, i], frames[i].timestamp, self.frames_out + i, fallback) for i in range(K)]
+        out = [StreamFrame(emitted[0, i], frames[i].timestamp, self.frames_out + i, fallback, frames[i].payload)
+               for i in range(K)]
         self.pending = self.pending[K:]
         self.frames_out += K
         self.chunk_start += K
