@@ -50,7 +50,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                                      parents=[global_options()])
     sub = parser.add_subparsers(dest="command")
     gui = sub.add_parser("gui", help="open the window (the default)")
-    gui.add_argument("--self-test", action="store_true", help="headless check of the installed app, then exit")
+    if command is None:
+        importlib.import_module("app.main").add_gui_arguments(gui)
     for name, (module, help_text) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_text)
         if name == command:
@@ -67,9 +68,12 @@ def main(argv: list[str] | None = None) -> int:
             global_options().error("--threads is for the subcommands; the window sets torch's threads itself")
         if argv and argv[0] == "gui":
             argv = argv[1:]
-        from app.main import run_gui
+        from app.main import add_gui_arguments, run_gui
 
-        return run_gui(argv)
+        gui = argparse.ArgumentParser(prog="knotcam", parents=[global_options()], allow_abbrev=False)
+        add_gui_arguments(gui)
+        args, qt_args = gui.parse_known_args(argv)
+        return run_gui(args, qt_args)
     args = build_parser(command).parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")

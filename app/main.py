@@ -32,15 +32,17 @@ def create_application(argv: list[str]):
     return app
 
 
-def run_gui(argv: list[str]) -> int:
-    """Open the window (or run the self-test with --self-test); returns the process exit code."""
-    parser = argparse.ArgumentParser(prog="knotcam", description="KnotCam window")
+def add_gui_arguments(parser: argparse.ArgumentParser) -> None:
+    """The window's options (main.py parses them once, with the global ones; the rest go to Qt)."""
     parser.add_argument("--self-test", action="store_true", help="headless check of the installed app, then exit")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     parser.add_argument("--weights", metavar="FILE", default="",
                         help="self-test: Knot Forcing weights to check instead of the shipped tiny ones")
     parser.add_argument("--quit-after", type=float, metavar="SECONDS", help="close the window after SECONDS")
-    args, qt_args = parser.parse_known_args(argv)
+
+
+def run_gui(args: argparse.Namespace, qt_args: list[str]) -> int:
+    """Open the window (or run the self-test with --self-test); returns the process exit code. `args` holds
+    add_gui_arguments' options and `verbose`; `qt_args` are passed to Qt."""
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     if args.self_test:
