@@ -162,3 +162,17 @@ def test_identity_descriptor_keeps_a_person_through_a_resize_and_tells_two_peopl
     same = metrics.cosine_similarity(descriptor.describe(half, biden.landmarks * 0.5), reference)
     other = metrics.cosine_similarity(descriptor.describe(obama.image, obama.landmarks), reference)
     assert same > 0.97 and other < 0.9
+
+
+def test_a_torn_face_edge_scores_a_higher_tear_score_than_the_portrait_itself(default_portrait):
+    from engine.eval.metrics import tear_score
+    from engine.face import topology as topo
+
+    image, lm = default_portrait.image, default_portrait.landmarks
+    own = tear_score(image, lm, image, lm)
+    torn = image.copy()
+    for x, y in np.round(lm[list(topo.FACE_OVAL), :2]).astype(int)[::2]:  # saw-tooth of dark and light teeth
+        torn[max(0, y - 3):y + 3, max(0, x - 3):x + 3] = 0
+        torn[max(0, y - 3):y + 3, x + 3:x + 9] = 255
+    assert own < 0.2
+    assert tear_score(torn, lm, image, lm) > own + 0.1

@@ -155,3 +155,26 @@ def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:
 def ratio(late: float, early: float) -> float:
     """late / early, NaN when early is 0 or either is NaN (drift: 1.0 = no change over time)."""
     return late / early if early and math.isfinite(early) and math.isfinite(late) else math.nan
+
+
+def _boundary_energy(image: np.ndarray, landmarks: np.ndarray, band: int) -> np.ndarray:
+    """Squared Sobel gradient magnitude of the grey image on a band of `band` px around the face oval."""
+    grey = image.astype(np.float32)
+    if grey.ndim == 3:
+        grey = grey @ np.array([0.299, 0.587, 0.114], np.float32)
+    energy = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3) ** 2 + cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3) ** 2
+    outline = np.zeros(grey.shape, np.uint8)
+    oval = np.round(np.asarray(landmarks)[list(topo.FACE_OVAL), :2]).astype(np.int32)
+    cv2.polylines(outline, [oval], True, 255, thickness=2 * band + 1)
+    return energy[outline > 0]
+
+
+def tear_score(frame: np.ndarray, frame_landmarks: np.ndarray, portrait: np.ndarray,
+               portrait_landmarks: np.ndarray, band: int = 3, factor: float = 3.0) -> float:
+    """Share of the face boundary's pixels in `frame` whose gradient energy exceeds `factor` times the mean
+    of the portrait's own face boundary: saw-tooth tears and loose edges score high, a clean warp near 0."""
+    own = _boundary_energy(portrait, portrait_landmarks, band)
+    seen = _boundary_energy(frame, frame_landmarks, band)
+    if not own.size or not seen.size or not np.isfinite(frame_landmarks).all():
+        return math.nan
+    return float((seen > factor * own.mean()).mean())
