@@ -13,20 +13,12 @@ prepare_qt_environment()  # before pytest-qt creates the QApplication
 from PySide6.QtCore import Qt  # noqa: E402
 
 from app import texts  # noqa: E402
-from app.main_window import MainWindow, WindowOptions  # noqa: E402
+from app.main_window import WindowOptions  # noqa: E402
 from app.settings import PRESETS  # noqa: E402
-from app.testing import temporary_settings  # noqa: E402
 from engine.assets import default_weights_path  # noqa: E402
+from tests.test_app_output import open_window  # noqa: E402 (the same shown window)
 
 SCREEN = (1280, 720)
-
-
-def open_window(qtbot, tmp_path, options=None, **prefs) -> MainWindow:
-    win = MainWindow(temporary_settings(tmp_path, **prefs), options)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.avatar_view.frames_shown >= 1, timeout=20000)
-    return win
 
 
 def fits(size) -> bool:

@@ -1,1 +1,1 @@
-"""Training/evaluation data: prepared clips (aligned face crops + landmarks + warp priors) and their loader."""
+"""Training/evaluation data: face tracks, prepared clips (aligned crops + landmarks), the tensor cache."""

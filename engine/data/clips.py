@@ -4,8 +4,8 @@ A clip file holds, at the preset's crop resolution R:
   frames     (T, R, R, 3) uint8 RGB aligned face crops (one crop box per clip)
   landmarks  (T, 478, 2) float32 landmark pixels in the crop
   meta       JSON string: identity, source file, kind ("video" | "still")
-Warp priors are not stored (they would multiply the size by the number of references): the training set
-computes them once when it loads (engine/data/dataset.py).
+Warp priors, motion maps and loss regions are not stored here: `prepare` writes them once into the tensor
+cache that training reads (engine/data/cache.py).
 """
 
 from __future__ import annotations

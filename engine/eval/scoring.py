@@ -15,6 +15,7 @@ import numpy as np
 from engine.animator import Motion, Portrait
 from engine.config import FACE_CROP_SCALE
 from engine.eval import metrics
+from engine.eval.held_out import face_box
 from engine.eval.identity import FaceDescriptor
 from engine.eval.systems import DrivingClip, RunOutput
 from engine.face import topology as topo
@@ -72,11 +73,7 @@ class Scores:
 
 def face_region(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """The part of `image` inside the bounding box of the face oval of (478, 2) landmarks."""
-    oval = np.asarray(landmarks)[list(topo.FACE_OVAL), :2]
-    h, w = image.shape[:2]
-    x0, y0 = np.clip(np.floor(oval.min(axis=0)).astype(int), 0, [w - 1, h - 1])
-    x1, y1 = np.clip(np.ceil(oval.max(axis=0)).astype(int) + 1, 1, [w, h])
-    return image[y0:y1, x0:x1]
+    return image[face_box(np.asarray(landmarks), image.shape)]
 
 
 def track_frames(frames: list[np.ndarray]) -> np.ndarray:

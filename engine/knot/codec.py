@@ -63,12 +63,13 @@ class FrameCodec(nn.Module):
         return self.decode(self.encode(rgb))
 
 
-def to_tensor(images: list | torch.Tensor, device: str | torch.device = "cpu") -> torch.Tensor:
-    """uint8 RGB images (B, H, W, 3) as numpy or tensor -> float (B, 3, H, W) in [-1, 1]."""
+def to_tensor(images: list | torch.Tensor, device: str | torch.device | None = None) -> torch.Tensor:
+    """uint8 RGB images (..., H, W, 3) as numpy or tensor -> float (..., 3, H, W) in [-1, 1], on `device`
+    (None: where they are; numpy on the CPU)."""
     x = torch.as_tensor(images, device=device)
-    return x.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+    return x.movedim(-1, -3).float().div(127.5).sub(1.0)
 
 
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """(B, 3, H, W) in [-1, 1] -> uint8 (B, H, W, 3) on the CPU."""
-    return x.clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu()
+    """(..., 3, H, W) in [-1, 1] -> uint8 (..., H, W, 3) on the CPU."""
+    return x.clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).movedim(-3, -1).cpu()

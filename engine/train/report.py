@@ -10,9 +10,9 @@ import torch
 
 from engine.config import ModelConfig, StreamConfig
 from engine.data.cache import TrainingTensors
-from engine.knot.codec import FrameCodec
+from engine.knot.codec import FrameCodec, to_tensor, to_uint8
 from engine.knot.model.dit import CausalDiT
-from engine.train.rollout import compose_crops, encode_frames, rollout, sequence_frames, to_unit
+from engine.train.rollout import compose_crops, encode_frames, rollout, sequence_frames
 
 
 def plot_losses(log_path: Path, out_png: Path) -> None:
@@ -54,11 +54,11 @@ def contact_sheet(codec: FrameCodec, dit: CausalDiT, model_cfg: ModelConfig, str
     batch = data.sample(rows, sequence_frames(stream, chunks), gen, augment=False)
     out = rollout(dit.eval(), codec, batch, model_cfg, stream, None, gen, chunks)
     n = out.emitted.shape[1]
-    warp = to_unit(batch["warps"][:, :n])
+    warp = to_tensor(batch["warps"][:, :n])
     latents = encode_frames(codec, batch["warps"][:, :n])
     residual = compose_crops(codec, out.emitted, latents, batch["warps"][:, :n]) - warp
     composed = warp + batch["regions"][:, :n, :1] * residual  # the correction inside the face mask, as the app
-    generated = composed.clamp(-1, 1).add(1).mul(127.5).round().byte().permute(0, 1, 3, 4, 2).cpu().numpy()
+    generated = to_uint8(composed).numpy()  # (rows, n, R, R, 3)
     strips = []
     for r in range(rows):
         for images in (batch["frames"][r, :n].cpu().numpy(), batch["warps"][r, :n].cpu().numpy(), generated[r]):

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.config import ModelConfig, StreamConfig, TrainConfig
-from engine.knot.codec import FrameCodec
+from engine.knot.codec import FrameCodec, to_tensor
 from engine.knot.model.dit import CausalDiT, build_condition
 
 
@@ -31,16 +31,11 @@ def sequence_frames(stream: StreamConfig, chunks: int) -> int:
     return chunks * stream.chunk_frames + stream.knot_frames
 
 
-def to_unit(images: torch.Tensor) -> torch.Tensor:
-    """uint8 (..., R, R, 3) -> float (..., 3, R, R) in [-1, 1]."""
-    return images.movedim(-1, -3).float().div(127.5).sub(1)
-
-
 def encode_frames(codec: FrameCodec, images: torch.Tensor) -> torch.Tensor:
     """uint8 (B, F, R, R, 3) -> latents (B, F, C, h, w) with the frozen codec."""
     b, f = images.shape[:2]
     with torch.no_grad():
-        z = codec.encode(to_unit(images.flatten(0, 1)))
+        z = codec.encode(to_tensor(images.flatten(0, 1)))
     return z.reshape(b, f, *z.shape[1:]).float()
 
 
@@ -138,7 +133,7 @@ def _losses(codec: FrameCodec, x0: torch.Tensor, target: torch.Tensor, warp: tor
     """Latent MSE, and the region-weighted L1 of the composed crop against the real frame."""
     lat = F.mse_loss(x0, target)
     composed = compose_crops(codec, x0, warp, batch["warps"][:, sl])  # (B, F, 3, R, R), with gradients
-    real = to_unit(batch["frames"][:, sl])
+    real = to_tensor(batch["frames"][:, sl])
     regions = batch["regions"][:, sl]  # (B, F, 2, R, R)
     weight = (regions[:, :, :1] * (1 + train.detail_weight * regions[:, :, 1:2]))
     pix = ((composed - real).abs() * weight).sum() / (weight.sum() * 3 + 1e-6)
@@ -156,13 +151,13 @@ def compose_crops(codec: FrameCodec, latents: torch.Tensor, warp_latents: torch.
     dec = codec.decode(latents.flatten(0, 1).to(next(codec.parameters()).dtype)).float()
     with torch.no_grad():
         dec_warp = codec.decode(warp_latents.flatten(0, 1)).float()
-    out = to_unit(warp_images.flatten(0, 1)) + dec - dec_warp
+    out = to_tensor(warp_images.flatten(0, 1)) + dec - dec_warp
     return out.reshape(b, f, *out.shape[1:])
 
 
 def codec_loss(codec: FrameCodec, images: torch.Tensor) -> torch.Tensor:
     """L1 reconstruction + L1 on image gradients (edges), images uint8 (B, R, R, 3)."""
-    x = to_unit(images)
+    x = to_tensor(images)
     y = codec(x)
 
     def grads(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -22,10 +22,10 @@ import torch.distributed as dist
 
 from engine.config import ModelConfig, StreamConfig, TrainConfig, config_dict
 from engine.data.cache import TrainingTensors
-from engine.knot.codec import FrameCodec
+from engine.knot.codec import FrameCodec, to_tensor
 from engine.knot.model.dit import CausalDiT
 from engine.knot.weights import load_weights, save_weights
-from engine.train.rollout import codec_loss, compose_crops, encode_frames, rollout, sequence_frames, to_unit
+from engine.train.rollout import codec_loss, compose_crops, encode_frames, rollout, sequence_frames
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ class Trainer:
     def _calibrate_latent_scale(self) -> None:
         """Scale latents to unit standard deviation so the DiT's noise level means the same for every codec."""
         images = self.train_set.still_images(64, torch.Generator(self.device).manual_seed(0))
-        z = self.codec.encode(to_unit(images))
+        z = self.codec.encode(to_tensor(images))
         self.codec.latent_scale.fill_(1.0 / float(z.std()))
         if self.world > 1:
             dist.broadcast(self.codec.latent_scale, 0)
@@ -209,7 +209,7 @@ class Trainer:
     def codec_val_psnr(self) -> float:
         """PSNR (dB) of codec reconstructions on held-out frames (train frames when no val split)."""
         data = self.val_set or self.train_set
-        x = to_unit(data.still_images(16, torch.Generator(self.device).manual_seed(1)))
+        x = to_tensor(data.still_images(16, torch.Generator(self.device).manual_seed(1)))
         self.codec.eval()
         mse = float(((self.codec(x).clamp(-1, 1) - x) ** 2).mean())
         self.codec.train()
@@ -257,9 +257,9 @@ class Trainer:
             n = out.emitted.shape[1]
             warp_lat = encode_frames(self.codec, batch["warps"][:, :n])
             composed = compose_crops(self.codec, out.emitted, warp_lat, batch["warps"][:, :n])
-            real, mask = to_unit(batch["frames"][:, :n]), batch["regions"][:, :n, :1]
+            real, mask = to_tensor(batch["frames"][:, :n]), batch["regions"][:, :n, :1]
             gen_psnr.append(masked_psnr(composed, real, mask))
-            warp_psnr.append(masked_psnr(to_unit(batch["warps"][:, :n]), real, mask))
+            warp_psnr.append(masked_psnr(to_tensor(batch["warps"][:, :n]), real, mask))
         self.dit.train()
         g, w = float(np.mean(gen_psnr)), float(np.mean(warp_psnr))
         return {"val_loss": float(np.mean(losses)), "val_face_psnr": g, "val_warp_psnr": w, "val_gain_db": g - w}
