@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
@@ -17,6 +18,7 @@ from app.avatar_pacer import AvatarPacer
 from app.capture import CaptureWorker
 from app.engine_choice import AnimatorChoice
 from app.output_control import OutputControl
+from app.recovery_offer import RecoveryOffer
 from app.session import AVATAR_BURST, STOP_TIMEOUT_S, Session, WindowOptions
 from app.settings import AppSettings
 from app.source_control import SourceControl
@@ -111,6 +113,9 @@ class MainWindow(QMainWindow):
         self.output.recording_finished.connect(self.recording_indicator.stop)
         self.output.recording_failed.connect(self.recording_indicator.stop)
         self.session.start()
+        self.recovery = RecoveryOffer(self, self.prefs.recording_folder or Path.home(), self.statusBar().showMessage,
+                                      STATUS_MESSAGE_MS)
+        QTimer.singleShot(0, self.recovery.ask)
         for path in self.portrait_panel.gallery_paths():
             self.loader.thumbnail(path)
         saved = self.prefs.portrait

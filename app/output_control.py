@@ -93,6 +93,7 @@ class OutputControl(QObject):
         """Record the avatar in real time at the output size and rate into `path` (there when recording stops)."""
         width, height, fps = self.panel.output_format()
         self.panel.set_recording(True)
+        self.prefs.recording_folder = str(Path(path).parent)
         self.output.start_recording(path, fps, (width, height))
 
     def stop_recording(self) -> None:
@@ -103,7 +104,8 @@ class OutputControl(QObject):
         if not on:
             self.stop_recording()
             return
-        suggestion = str(Path.home() / time.strftime(f"knotcam-%Y%m%d-%H%M%S{RECORDING_EXTENSION}"))
+        folder = Path(self.prefs.recording_folder) if self.prefs.recording_folder else Path.home()
+        suggestion = str(folder / time.strftime(f"knotcam-%Y%m%d-%H%M%S{RECORDING_EXTENSION}"))
         path, _ = QFileDialog.getSaveFileName(self.window, texts.RECORD_DIALOG, suggestion, texts.RECORD_FILE_FILTER)
         if path:
             self.start_recording(path if Path(path).suffix.lower() in CONTAINERS else path + RECORDING_EXTENSION)

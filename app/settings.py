@@ -34,6 +34,8 @@ class Preferences:
     avatar_only: bool = False
     framing_zoom: float = 1.0  # head and shoulders at 1; closer above
     full_photo: bool = False  # send the whole photo instead of the head-and-shoulders framing
+    recording_folder: str = ""  # where the last recording went (empty: the home folder); searched for takes a
+    # crash cut short at the next start (engine/recovery.py)
     geometry: QByteArray = field(default_factory=QByteArray)
 
     def remember_portrait(self, path: str) -> None:
@@ -74,6 +76,7 @@ class AppSettings:
             avatar_only=_bool(s.value("view/avatar_only"), d.avatar_only),
             framing_zoom=min(MAX_ZOOM, max(1.0, _float(s.value("output/zoom"), d.framing_zoom))),
             full_photo=_bool(s.value("output/full_photo"), d.full_photo),
+            recording_folder=_str(s.value("output/recording_folder"), d.recording_folder),
             geometry=geometry if isinstance(geometry, QByteArray) else QByteArray(),
         )
 
@@ -96,6 +99,7 @@ class AppSettings:
         s.setValue("view/avatar_only", prefs.avatar_only)
         s.setValue("output/zoom", prefs.framing_zoom)
         s.setValue("output/full_photo", prefs.full_photo)
+        s.setValue("output/recording_folder", prefs.recording_folder)
         s.setValue("window/geometry", prefs.geometry)
         s.sync()
 

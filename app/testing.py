@@ -27,9 +27,10 @@ def prepare_qt_environment() -> None:
 
 
 def temporary_settings(folder: Path, **prefs) -> AppSettings:
-    """Settings in an ini file under `folder`, seeded with the warp animator and the demo clip (plus `prefs`)."""
+    """Settings in an ini file under `folder`, seeded with the warp animator, the demo clip and `folder` as the
+    recording folder (plus `prefs`)."""
     settings = AppSettings(QSettings(str(folder / "knotcam.ini"), QSettings.Format.IniFormat))
-    seeded = {"animator": "warp", "source": SourceSpec("file", path=str(DEMO_CLIP))}
+    seeded = {"animator": "warp", "source": SourceSpec("file", path=str(DEMO_CLIP)), "recording_folder": str(folder)}
     settings.save(Preferences(**{**seeded, **prefs}))
     return settings
 

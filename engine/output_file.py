@@ -14,22 +14,30 @@ from engine.errors import OutputRefusedError
 
 @dataclass(frozen=True)
 class Container:
-    """A video container OpenCV's bundled FFmpeg can write here, and the codec it gets."""
+    """A video container the pinned PyAV (its bundled FFmpeg) writes, the encoder it gets and their options."""
 
     extension: str  # with the dot, lower case
-    fourcc: str
+    codec: str  # PyAV encoder name
     description: str
+    muxer_options: tuple[tuple[str, str], ...] = ()
+    codec_options: tuple[tuple[str, str], ...] = ()
+    bits_per_pixel: float = 0.0  # target bit rate per pixel and frame; 0 = the encoder's constant quality
 
 
-# The pinned opencv-contrib-python 4.11 has no H.264 encoder (avc1/H264 fail to open) and PyAV is not pinned.
-# WebM plays in browsers and chat previews. VP8, not VP9: on the 2-core CPU here a 720p frame takes ~50 ms
-# in VP8 and ~90 ms in VP9, and VP9 holds ~10 s of frames back at close (README, "Recording"). MPEG-4 Part 2
-# MP4 (4 ms a frame) stays for players that want .mp4 and for weak CPUs.
+# PyAV 18.1's wheel bundles FFmpeg with libx264 and libvpx (the pinned OpenCV has no H.264 encoder). H.264 MP4
+# is the default: every browser, chat preview and editor plays it. The MP4 is fragmented (one fragment per
+# one-second keyframe interval), so a recording cut by a crash or power loss plays up to its last second
+# (engine/recovery.py finishes such a file). WebM (VP8, clusters of one second) stays for those who want it.
 CONTAINERS: dict[str, Container] = {
-    ".webm": Container(".webm", "VP80", "VP8 in WebM"),
-    ".mp4": Container(".mp4", "mp4v", "MPEG-4 Part 2 in MP4"),
+    ".mp4": Container(".mp4", "libx264", "H.264 in MP4",
+                      muxer_options=(("movflags", "frag_keyframe+empty_moov+default_base_moof"),
+                                     ("flush_packets", "1")),
+                      codec_options=(("preset", "veryfast"), ("tune", "zerolatency"), ("crf", "21"))),
+    ".webm": Container(".webm", "libvpx", "VP8 in WebM",
+                       muxer_options=(("cluster_time_limit", "1000"), ("live", "1"), ("flush_packets", "1")),
+                       codec_options=(("deadline", "realtime"), ("cpu-used", "8"), ("crf", "10")), bits_per_pixel=0.15),
 }
-RECORDING_EXTENSION = ".webm"
+RECORDING_EXTENSION = ".mp4"
 
 
 def container_for(path: str | Path) -> Container:
@@ -77,7 +85,7 @@ def check_video_output(out: str | Path, inputs: Iterable[str | Path] = ()) -> Co
         if _same_file(out, Path(source)):
             raise OutputRefusedError(f"The output {out} is also an input: choose another file name.")
     if out.is_dir():
-        raise OutputRefusedError(f"The output {out} is a folder: give a file name such as {out / 'avatar.webm'}.")
+        raise OutputRefusedError(f"The output {out} is a folder: give a file name such as {out / 'avatar.mp4'}.")
     container = container_for(out)
     check_writable_folder(out.parent if str(out.parent) else Path("."), out)
     return container

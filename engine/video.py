@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from fractions import Fraction
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,64 +87,102 @@ def create_hidden_part(target: Path) -> Path:
             continue
 
 
-def file_holds_frames(path: Path, frames: int) -> bool:
-    """True when the video at `path` states `frames` frames (±1) and its last one decodes: a cheap check
-    that the container's index was written, without decoding the whole file."""
-    if frames < 1:
-        return False
-    capture = cv2.VideoCapture(str(path))
+def count_packets(path: Path) -> int:
+    """Video packets in the file at `path` that demux (no decoding); 0 when it is no readable video."""
+    import av
+
     try:
-        if not capture.isOpened() or abs(capture.get(cv2.CAP_PROP_FRAME_COUNT) - frames) > 1:
-            return False
-        capture.set(cv2.CAP_PROP_POS_FRAMES, frames - 1)
-        return bool(capture.read()[0])
-    finally:
-        capture.release()
+        with av.open(str(path)) as container:
+            return sum(1 for packet in container.demux(video=0) if packet.size)
+    except (av.FFmpegError, OSError, IndexError):
+        return 0
+
+
+def file_holds_frames(path: Path, frames: int) -> bool:
+    """True when the video at `path` holds `frames` frames: a cheap check that every frame reached the disk."""
+    return frames >= 1 and count_packets(path) == frames
+
+
+def _even(n: int) -> int:
+    return n + (n % 2)
 
 
 class AtomicVideoWriter:
     """Writes RGB frames (H, W, 3) uint8 to a video that appears under its final name only once complete.
 
-    The extension picks the container (engine/output_file.py). Frames go to a hidden temporary file next to
-    the target; `close()` moves it into place with os.replace, `abort()` (or an exception inside `with`)
-    deletes it.
+    The extension picks the container and encoder (engine/output_file.py; PyAV). Frames go to a hidden
+    temporary file next to the target (`.name.XXXX.part.ext`); `close()` moves it into place with os.replace,
+    `abort()` (or an exception inside `with`) deletes it. The temporary file is written in self-contained
+    pieces of about one second, so what a crash leaves behind can be recovered (engine/recovery.py). An odd
+    width or height is padded by one edge row/column (H.264's 4:2:0 needs even sizes).
     """
 
     def __init__(self, path: str | Path, fps: float, size: tuple[int, int]) -> None:
+        import av
+
         self.path = Path(path)
-        self.size = size  # (width, height)
+        self.size = size  # (width, height) of the frames given to write()
         container = container_for(self.path)
         folder = self.path.parent if str(self.path.parent) else Path(".")
         if not folder.is_dir():
             raise VideoSourceError(f"The output folder {folder} does not exist.")
         self._tmp = create_hidden_part(self.path)
         try:  # also on Ctrl+C here: the temporary file must not outlive a writer that never existed
-            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*container.fourcc), float(fps),
-                                           size)
-            if not self._writer.isOpened():
-                raise VideoSourceError(f"Cannot write a {container.description} video to {self.path}.")
-        except BaseException:
+            self._out = av.open(str(self._tmp), "w", format=container.extension[1:],
+                                options=dict(container.muxer_options))
+            rate = Fraction(fps).limit_denominator(1001)
+            self._stream = self._out.add_stream(container.codec, rate=rate, options=dict(container.codec_options))
+            self._stream.width, self._stream.height = _even(size[0]), _even(size[1])
+            self._stream.pix_fmt = "yuv420p"
+            self._stream.codec_context.gop_size = max(1, round(fps))  # a keyframe (and a fragment) each second
+            self._stream.codec_context.max_b_frames = 0  # packets in display order: recovery keeps a prefix
+            if container.bits_per_pixel:
+                self._stream.codec_context.bit_rate = int(container.bits_per_pixel * size[0] * size[1] * fps)
+        except BaseException as err:
             self._tmp.unlink(missing_ok=True)
+            if isinstance(err, (av.FFmpegError, ValueError)):
+                raise VideoSourceError(f"Cannot write a {container.description} video to {self.path}.") from err
             raise
         self.frames_written = 0
         self._done = False
 
     def write(self, frame_rgb: np.ndarray) -> None:
-        """Append one (H, W, 3) uint8 RGB frame of the writer's size."""
+        """Append one (H, W, 3) uint8 RGB frame of the writer's size.
+
+        RecordingWriteError when the encoder or the disk refuses it (full disk, vanished device).
+        """
+        import av
+
         if (frame_rgb.shape[1], frame_rgb.shape[0]) != self.size:
             raise ValueError(f"frame size {frame_rgb.shape[1]}x{frame_rgb.shape[0]} != writer size {self.size}")
-        self._writer.write(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR))
+        pad_y, pad_x = self._stream.height - self.size[1], self._stream.width - self.size[0]
+        if pad_y or pad_x:
+            frame_rgb = np.pad(frame_rgb, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame_rgb), format="rgb24")
+        frame.pts = self.frames_written
+        try:
+            self._out.mux(self._stream.encode(frame))
+        except (av.FFmpegError, OSError) as err:
+            raise RecordingWriteError(f"Stopped: {self.path.name} could not be written ({_reason(err)}), "
+                                      "so nothing was saved.") from err
         self.frames_written += 1
 
     def close(self) -> Path:
         """Finish the file and move it to its final name; returns that path.
 
-        RecordingWriteError (and no file under the name) when the finished file does not hold every frame:
-        OpenCV's writer fails silently on a full disk or a vanished device, so the file is checked here.
+        RecordingWriteError (and no file under the name) when the finished file does not hold every frame.
         """
+        import av
+
         if not self._done:
-            self._writer.release()
             self._done = True
+            try:
+                self._out.mux(self._stream.encode(None))
+                self._out.close()
+            except (av.FFmpegError, OSError) as err:
+                self._tmp.unlink(missing_ok=True)
+                raise RecordingWriteError(f"{self.path.name} could not be written to the end ({_reason(err)}), "
+                                          "so nothing was saved.") from err
             if self.frames_written and not file_holds_frames(self._tmp, self.frames_written):
                 self._tmp.unlink(missing_ok=True)
                 raise RecordingWriteError(f"{self.path.name} could not be written to the end (is the disk full "
@@ -153,10 +192,15 @@ class AtomicVideoWriter:
 
     def abort(self) -> None:
         """Stop and delete the partial file; nothing is left under the final name."""
+        import av
+
         if not self._done:
-            self._writer.release()
-            self._tmp.unlink(missing_ok=True)
             self._done = True
+            try:
+                self._out.close()
+            except (av.FFmpegError, OSError):
+                pass  # the file is deleted anyway
+            self._tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> AtomicVideoWriter:
         return self
@@ -166,3 +210,9 @@ class AtomicVideoWriter:
             self.close()
         else:
             self.abort()
+
+
+def _reason(err: BaseException) -> str:
+    """The OS's words for a write failure (e.g. 'no space left on device'), without errno numbers or paths."""
+    words = getattr(err, "strerror", None) or str(err)
+    return str(words).split(":")[0].strip().lower() or "write error"

@@ -100,7 +100,7 @@ def test_frames_below_one_is_refused_without_a_file(tmp_path, capsys, frames):
 @pytest.mark.parametrize("name", ["a.gif", "a", "a.mov"])
 def test_an_extension_that_names_no_container_is_refused(tmp_path, capsys, name):
     code, err = _render(capsys, "--out", str(tmp_path / name), "--frames", "3")
-    assert code == 2 and _one_sentence(err) and ".webm or .mp4" in err
+    assert code == 2 and _one_sentence(err) and ".mp4 or .webm" in err
     assert list(tmp_path.iterdir()) == []
 
 

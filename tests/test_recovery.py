@@ -1,0 +1,97 @@
+"""A recording killed with SIGKILL mid-take: what the next start finds, recovers or removes (engine/recovery.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+
+from engine.recovery import discard, recover, recovered_name, unfinished_recordings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHILD = textwrap.dedent("""
+    import sys, time
+    import numpy as np
+    from app.recorder import RealTimeRecorder
+    recorder = RealTimeRecorder(sys.argv[1], 30, (320, 240))
+    start = time.monotonic()
+    n = 0
+    while True:
+        frame = np.full((240, 320, 3), (n * 5) % 256, np.uint8)
+        frame[:, : (n % 320)] = 255
+        recorder.send(frame)
+        n += 1
+        print(f"{time.monotonic() - start:.3f}", flush=True)
+        time.sleep(1 / 30)
+""")
+
+
+def _decoded_frames(path: Path) -> int:
+    capture = cv2.VideoCapture(str(path))
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    capture.release()
+    return count
+
+
+@pytest.fixture(params=[".mp4", ".webm"])
+def killed_take(tmp_path, request) -> tuple[Path, float, str]:
+    """A real recorder process SIGKILLed about 3.5 s into a take: (its folder, seconds recorded, extension)."""
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path / f"call{request.param}")], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    recorded = 0.0
+    try:
+        deadline = time.monotonic() + 60
+        while recorded < 3.5 and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            recorded = float(line)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert recorded >= 3.5, "the recorder child never got going"
+    return tmp_path, recorded, request.param
+
+
+def test_a_take_killed_mid_recording_is_found_and_recovered_up_to_its_last_second(killed_take):
+    folder, recorded, ext = killed_take
+    assert not (folder / f"call{ext}").exists()  # never a broken file under the final name
+    assert unfinished_recordings(folder) == []  # just written: may still be a running recording
+    parts = unfinished_recordings(folder, now=time.time() + 60)
+    assert len(parts) == 1
+    saved, frames = recover(parts[0])
+    assert saved == folder / f"call (recovered){ext}"
+    assert frames >= 30 * (recorded - 1.5)  # all but the last second or so (the piece being written)
+    assert _decoded_frames(saved) == frames  # every saved frame plays
+    assert sorted(p.name for p in folder.iterdir()) == [f"call (recovered){ext}"]
+
+
+def test_a_part_with_nothing_decodable_is_removed_and_a_taken_name_is_numbered(tmp_path):
+    part = tmp_path / ".call.0123abcd.part.mp4"
+    part.write_bytes(b"\x00" * 100)
+    (tmp_path / "call (recovered).mp4").write_bytes(b"x")
+    assert recovered_name(part) == tmp_path / "call (recovered 2).mp4"
+    assert recover(part) == (None, 0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["call (recovered).mp4"]
+
+
+def test_discard_removes_the_part_and_other_files_are_never_offered(tmp_path):
+    part = tmp_path / ".call.0123abcd.part.webm"
+    part.write_bytes(b"x")
+    (tmp_path / "holiday.mp4").write_bytes(b"x")
+    (tmp_path / ".hidden.part.mp4").write_bytes(b"x")  # not a KnotCam part name
+    later = time.time() + 60
+    assert unfinished_recordings(tmp_path, now=later) == [part]
+    discard(part)
+    assert unfinished_recordings(tmp_path, now=later) == []
+
