@@ -121,6 +121,9 @@ class TrainConfig:
     pixel_weight: float = 1.0  # weight of the composed-crop L1 (what the app shows) against the latent MSE
     detail_weight: float = 3.0  # extra weight of mouth and eyes inside the face mask
     exact_prior_share: float = 0.25  # sequences whose warp prior is the real frame: teaches to keep a good warp
+    clip_balance: float = 0.5  # a clip is drawn with weight frames**clip_balance: 1 = every frame alike (one long
+    # clip, one identity, dominates), 0 = every clip alike; 0.5 keeps the short clips' identities and head turns
+    snapshot_every: int = 0  # DiT steps between exported weight snapshots (OUT/snapshots/); 0 = none
     log_every: int = 50
     checkpoint_every: int = 500
     seed: int = 0

@@ -163,13 +163,15 @@ class TrainingTensors:
         return self.frames.device
 
     def sample(self, batch: int, length: int, gen: torch.Generator, augment: bool = True,
-               far_references: bool = False, exact_prior_share: float = 0.0) -> dict[str, torch.Tensor]:
+               far_references: bool = False, exact_prior_share: float = 0.0,
+               clip_balance: float = 1.0) -> dict[str, torch.Tensor]:
         """A batch of self-reenactment sequences of `length` frames.
 
         The reference is any of the clip's references (only the half farthest from the sequence with
         `far_references`). `exact_prior_share` of the sequences get the real frames as their warp prior: a
         prior that needs no correction, so the model learns to leave a good warp alone (without them it
         "corrects" an accurate warp as much as a poor one, and loses several dB where the warp is right).
+        A clip is drawn with weight frames**`clip_balance` (1: every frame equally likely to start a sequence).
 
         Returns ref (B, R, R, 3) uint8, ref_motion (B, M, S, S) float, frames/warps (B, L, R, R, 3) uint8,
         motion (B, L, M, S, S) float in [0, 1], regions (B, L, 2, R, R) float in [0, 1].
@@ -179,9 +181,9 @@ class TrainingTensors:
         def rand(n: int = batch) -> torch.Tensor:
             return torch.rand(n, generator=gen, device=gen.device).to(dev)
 
-        # A clip in proportion to its frames: every frame of the set is equally likely to start a sequence.
-        cumulative = self.clips[:, 1].cumsum(0)
-        clip = torch.searchsorted(cumulative, (rand() * cumulative[-1]).long(), right=True).clamp_max(
+        weights = self.clips[:, 1].double() ** clip_balance
+        cumulative = weights.cumsum(0)
+        clip = torch.searchsorted(cumulative, rand().double() * cumulative[-1], right=True).clamp_max(
             self.num_clips - 1)  # (B,)
         first, n = self.clips[clip, 0], self.clips[clip, 1]
         stride = torch.ones_like(n)

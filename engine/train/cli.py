@@ -26,6 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, help="override the peak learning rate")
     p.add_argument("--log-every", type=int, help="steps between log lines and validations")
     p.add_argument("--warmup-steps", type=int, help="override the learning-rate warm-up")
+    p.add_argument("--snapshot-every", type=int, help="DiT steps between weight snapshots in OUT/snapshots/")
+    p.add_argument("--clip-balance", type=float, help="clip weight = frames**B (1: by frames, 0: clips alike)")
     p.add_argument("--time-limit", type=float, help="minutes after which to checkpoint and stop")
 
 
@@ -47,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("codec_steps", args.codec_steps), ("dit_steps", args.dit_steps),
                                    ("batch_size", args.batch_size),
                                    ("rollout_chunks", args.rollout_chunks), ("lr", args.lr),
-                                   ("log_every", args.log_every), ("warmup_steps", args.warmup_steps)) if v is not None}
+                                   ("log_every", args.log_every), ("warmup_steps", args.warmup_steps),
+                                   ("snapshot_every", args.snapshot_every), ("clip_balance", args.clip_balance)) if v is not None}
     train_cfg = replace(TrainConfig(), **overrides)
     trainer = Trainer(preset.model, preset.stream, train_cfg, args.data, args.out, args.device, args.resume,
                       args.init)

@@ -223,7 +223,8 @@ class Trainer:
         while self.state.dit_step < cfg.dit_steps and time.time() < deadline:
             started = time.perf_counter()
             batch = self.train_set.sample(cfg.batch_size, self.seq_len, self.gen,
-                                          exact_prior_share=cfg.exact_prior_share)
+                                          exact_prior_share=cfg.exact_prior_share,
+                                          clip_balance=cfg.clip_balance)
             jitter = int(self.rng.integers(-cfg.ahead_jitter, cfg.ahead_jitter + 1))
             with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
                 out = rollout(self.dit, self.codec, batch, self.model_cfg, self.stream, cfg, self.gen,
@@ -236,6 +237,8 @@ class Trainer:
                            "latent_loss": out.latent_loss, "pixel_loss": out.pixel_loss, **self.dit_validation()})
             if self.state.dit_step % cfg.checkpoint_every == 0:
                 self.save_checkpoint()
+            if cfg.snapshot_every and self.state.dit_step % cfg.snapshot_every == 0:
+                self.export_weights(self.out / "snapshots" / f"{self.model_cfg.name}-dit{self.state.dit_step}.safetensors")
 
     @torch.no_grad()
     def dit_validation(self, batches: int = 2) -> dict[str, float]:
