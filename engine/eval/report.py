@@ -1,7 +1,8 @@
 """`python main.py eval [--quick] [--out runs/eval]`: every system on the same inputs, one report.
 
 Writes report.md (first table: one row per system, one column per metric, plus fps), results.json, metric
-plots and contact sheets into --out. The full run streams 18,000 frames (10 minutes of the looped driving
+plots and contact sheets into --out; with the warp system, also the warp prior before / after issue 15
+(eval/warp_section.py). The full run streams 18,000 frames (10 minutes of the looped driving
 clip) through each system for the drift columns; --quick streams 300 and finishes in minutes on a CPU.
 """
 
@@ -40,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="reuse the systems an interrupted run of the same plan finished (in OUT/.partial)")
     parser.add_argument("--systems", default=None,
                         help="comma-separated subset of the systems, e.g. 'warp,knot' (default: all); a subset "
-                             "run keeps its results in OUT/.partial for a later --resume run over all systems")
+                             "run keeps its results in OUT/.partial for a later --resume run over all systems; the "
+                             "warp before / after section comes with the warp system")
 
 
 def machine_description(device: str) -> str:
@@ -157,7 +159,14 @@ def run(args: argparse.Namespace) -> int:
     from engine.eval.report_writer import write_outputs
 
     held_table = _held_out_outputs(args.out, held, held_scores, base.chunk_frames, context)
-    table = write_outputs(args.out, scores, self_tiles, clip, portrait, plan, context, held_table)
+    warp = None
+    if any(s.name == "warp" for s in systems):  # the warp section comes with the warp system (cheap: two warps)
+        from engine.eval.warp_section import warp_section
+
+        t0 = time.perf_counter()
+        warp = warp_section(args.out, held)
+        log.info("warp before/after section in %.0f s", time.perf_counter() - t0)
+    table = write_outputs(args.out, scores, self_tiles, clip, portrait, plan, context, held_table, warp)
     if args.systems is None:  # a subset run keeps its results, so a later --resume can assemble the full report
         shutil.rmtree(partial, ignore_errors=True)
     print(held_table)

@@ -13,6 +13,7 @@ from engine.config import FACE_CROP_SCALE
 from engine.eval import plots
 from engine.eval.scoring import TILE, EvalPlan, Scores
 from engine.eval.systems import DrivingClip
+from engine.eval.warp_section import WarpSection
 from engine.face.crop import CropBox
 
 TABLE_COLUMNS: list[tuple[str, str, str]] = [
@@ -97,15 +98,20 @@ def _figures(out: Path, scores: dict[str, Scores], self_tiles: dict[str, list[np
 
 
 def write_outputs(out: Path, scores: dict[str, Scores], self_tiles: dict[str, list[np.ndarray]],
-                  clip: DrivingClip, portrait: Portrait, plan: EvalPlan, context: dict, held_table: str = "") -> str:
+                  clip: DrivingClip, portrait: Portrait, plan: EvalPlan, context: dict, held_table: str = "",
+                  warp: WarpSection | None = None) -> str:
     """Write report.md, results.json and the figures into `out`; returns the cross-reenactment table.
-    `held_table` (held-out self-reenactment, engine/eval/held_out.py) is the report's first table."""
+    `held_table` (held-out self-reenactment, engine/eval/held_out.py) is the report's first table; `warp`
+    (engine/eval/warp_section.py) adds the warp before / after section and results.json["warp"]."""
     marks = _marks(plan)
     _figures(out, scores, self_tiles, clip, portrait, plan, marks)
     results = {"context": context, "systems": {n: s.values for n, s in scores.items()}}
+    if warp is not None:
+        results["warp"] = warp.results
     (out / "results.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
     table = first_table(scores)
-    (out / "report.md").write_text(_markdown(table, scores, plan, context, marks, held_table))
+    (out / "report.md").write_text(_markdown(table, scores, plan, context, marks, held_table,
+                                             warp.markdown if warp is not None else ""))
     return table
 
 
@@ -124,7 +130,7 @@ def _load_sentence(ctx: dict) -> str:
 
 
 def _markdown(table: str, scores: dict[str, Scores], plan: EvalPlan, ctx: dict, marks: tuple[str, str],
-              held_table: str = "") -> str:
+              held_table: str = "", warp_markdown: str = "") -> str:
     quick = ctx["command"].endswith("--quick")
     cal = ctx["identity_calibration"]
     systems = "\n".join(f"- **{n}**: {d}" for n, d in ctx["systems"].items())
@@ -178,7 +184,7 @@ Cross-reenactment columns are over the first {plan.eval_frames} frames (one pass
 Systems:
 {systems}
 
-## Inputs
+{warp_markdown}## Inputs
 
 - Cross-reenactment: portrait `{ctx['portrait']}` (identity "biden", held out of training: the test split of
   `prepare --builtin`), driving `{ctx['driving']}` looped at {ctx['fps_driving']:.2f} fps.

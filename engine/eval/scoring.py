@@ -87,6 +87,17 @@ def track_frames(frames: list[np.ndarray]) -> np.ndarray:
     return out
 
 
+def following_scores(frames: list[np.ndarray], targets: np.ndarray, driving: np.ndarray
+                     ) -> tuple[dict[str, float], np.ndarray]:
+    """How well output frames follow their motion: mediapipe run on the output; its landmarks' error to the
+    `targets` (T, 478, 2) per region (mouth, eyes, pose) and their jitter against the `driving` tracks
+    (T, 478, 2). Returns the numbers and the landmarks found (T, 478, 2), NaN where no face was found."""
+    found = track_frames(frames)
+    values = dict(metrics.landmark_errors(found, targets))
+    values["jitter"] = metrics.temporal_jitter(found, driving)
+    return values, found
+
+
 def chunk_ids_for_jump(chunk_ids: np.ndarray, nominal_chunk: int) -> np.ndarray:
     """Chunk of each frame; an animator that emits one frame per call is cut into nominal chunks instead,
     so the warp baseline is measured on the same grid (its ratio then shows what seamless looks like)."""
@@ -114,13 +125,11 @@ def score_cross(run: RunOutput, motions: list[Motion], clip: DrivingClip, portra
     t = plan.eval_frames
     frames = [run.frames[i] for i in range(t)]
     targets = np.stack([m.landmarks for m in motions[:t]])  # (T, 478, 2)
-    found = track_frames(frames)
     driving = np.stack([clip.landmarks[i % len(clip.frames), :, :2] for i in range(t)])
+    v, found = following_scores(frames, targets, driving)
     ids = chunk_ids_for_jump(run.chunk_ids[:t], nominal_chunk)
     stride = plan.identity_stride
     early, late = plan.window(plan.drift_early_end), plan.window(plan.drift_late_end)
-    v = dict(metrics.landmark_errors(found, targets))
-    v["jitter"] = metrics.temporal_jitter(found, driving)
     v["chunk_jump"] = metrics.chunk_boundary_jump(np.stack(frames), ids)
     v["sharpness"] = mean_sharpness(run.frames, motions, range(t))
     v["identity"] = identity_score(descriptor, reference, run.frames, motions, range(0, t, stride))
