@@ -1,7 +1,8 @@
 """`main.py prepare`: folders of videos and still portraits -> a training set of aligned clips + its tensor cache.
 
 For every video: track the face per frame (cached by content in `--tracks`), keep runs of consecutive tracked
-frames, take one smoothed crop box per run, crop to the preset's resolution and store frames and landmarks.
+frames, take one crop box per run (the median face box at ModelConfig.crop_scale), crop to the preset's
+resolution and store frames and landmarks.
 A still portrait becomes a one-frame clip: stills train the codec and never the DiT, since a still has no
 real frame to be the target of its own warp (a still animated by its own warp only teaches copying).
 Then the tensor cache (`engine/data/cache.py`) is written once: warp priors, motion maps, loss regions, so a
@@ -22,6 +23,8 @@ import logging
 from pathlib import Path
 
 import numpy as np
+
+from engine.config import ModelConfig
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +60,12 @@ def _files(folder: Path | None, exts: set[str]) -> list[tuple[Path, Path]]:
     return [(p, folder) for p in sorted(folder.rglob("*")) if p.suffix.lower() in exts]
 
 
-def _clip_from_frames(frames: list[np.ndarray], landmarks: list[np.ndarray], resolution: int, meta: dict):
-    from engine.config import FACE_CROP_SCALE
+def _clip_from_frames(frames: list[np.ndarray], landmarks: list[np.ndarray], resolution: int, crop_scale: float,
+                      meta: dict):
     from engine.data.clips import Clip
-    from engine.face.crop import CropBox, smooth_boxes
+    from engine.face.crop import CropBox, median_box
 
-    box = smooth_boxes([CropBox.from_landmarks(lm, FACE_CROP_SCALE) for lm in landmarks])
+    box = median_box([CropBox.from_landmarks(lm, crop_scale) for lm in landmarks])
     crops = np.stack([box.crop(f, resolution) for f in frames])
     lms = np.stack([box.to_crop(lm[:, :2], resolution) for lm in landmarks]).astype(np.float32)
     return Clip(crops, lms, meta)
@@ -82,8 +85,8 @@ def _runs(found: np.ndarray, first: int, end: int) -> list[tuple[int, int]]:
     return runs
 
 
-def _video_clips(path: Path, identity: str, resolution: int, max_frames: int, tracks_dir: Path | None,
-                 tail: tuple[int, int] | None) -> list[tuple[str, object]]:
+def _video_clips(path: Path, identity: str, resolution: int, crop_scale: float, max_frames: int,
+                 tracks_dir: Path | None, tail: tuple[int, int] | None) -> list[tuple[str, object]]:
     """(part, clip) pairs of one video: part "train", or "tail" for its held-out last frames."""
     from engine.data.tracks import read_frames, video_track
     from engine.face.tracker import FaceTracker
@@ -100,19 +103,19 @@ def _video_clips(path: Path, identity: str, resolution: int, max_frames: int, tr
     out = []
     for part, first, end in parts:
         for k, (a, b) in enumerate(_runs(found, first, min(end, len(frames)))):
-            clip = _clip_from_frames(frames[a:b], list(lms[a:b]), resolution,
+            clip = _clip_from_frames(frames[a:b], list(lms[a:b]), resolution, crop_scale,
                                      {**meta, "run": k, "part": part, "first_frame": a})
             out.append((part, clip))
     return out
 
 
-def _still_clip(path: Path, identity: str, resolution: int, tracker):
+def _still_clip(path: Path, identity: str, resolution: int, crop_scale: float, tracker):
     """A still portrait as a one-frame clip (codec training, and the held-out portrait of cross-reenactment)."""
     from engine.face.portrait import load_portrait
 
     portrait = load_portrait(path, tracker)
     meta = {"identity": identity, "source": path.name, "kind": "still"}
-    return _clip_from_frames([portrait.image], [portrait.landmarks], resolution, meta)
+    return _clip_from_frames([portrait.image], [portrait.landmarks], resolution, crop_scale, meta)
 
 
 def parse_tail(text: str | None) -> dict[str, tuple[int, int]]:
@@ -128,8 +131,9 @@ def parse_tail(text: str | None) -> dict[str, tuple[int, int]]:
 
 def prepare(videos: list[tuple[Path, Path]], images: list[tuple[Path, Path]], out: Path, resolution: int,
             holdout: set[str], max_frames: int, tail: dict[str, tuple[int, int]] | None = None,
-            tracks_dir: Path | None = None) -> dict:
-    """Build the set; returns the splits dict. Writes clip files, splits.json and report.txt under `out`.
+            tracks_dir: Path | None = None, crop_scale: float = ModelConfig().crop_scale) -> dict:
+    """Build the set (face crops of `resolution` pixels, side `crop_scale` x the face's extent: ModelConfig);
+    returns the splits dict. Writes clip files, splits.json and report.txt under `out`.
 
     Splits: train = clips of identities not held out (tails excluded); val = tail clips, else the held-out
     clips; test = held-out clips and tail clips. No held-out identity's clip is ever in train.
@@ -151,7 +155,7 @@ def prepare(videos: list[tuple[Path, Path]], images: list[tuple[Path, Path]], ou
     for path, root in videos:
         identity = _identity(path, root)
         try:
-            made = _video_clips(path, identity, resolution, max_frames, tracks_dir, tail.get(identity))
+            made = _video_clips(path, identity, resolution, crop_scale, max_frames, tracks_dir, tail.get(identity))
         except KnotCamError as err:
             report.append(f"skipped {path}: {err}")
             continue
@@ -164,7 +168,7 @@ def prepare(videos: list[tuple[Path, Path]], images: list[tuple[Path, Path]], ou
             for path, root in images:
                 identity = _identity(path, root)
                 try:
-                    clip = _still_clip(path, identity, resolution, tracker)
+                    clip = _still_clip(path, identity, resolution, crop_scale, tracker)
                 except KnotCamError as err:
                     report.append(f"skipped {path}: {err}")
                     continue
@@ -200,7 +204,8 @@ def run(args: argparse.Namespace) -> int:
         raise KnotCamError(str(err)) from None
     holdout = {h.strip() for h in (holdout_text or "").split(",") if h.strip()}
     model = get_preset(args.preset).model
-    splits = prepare(videos, images, args.out, model.resolution, holdout, args.max_frames, tail, args.tracks)
+    splits = prepare(videos, images, args.out, model.resolution, holdout, args.max_frames, tail, args.tracks,
+                     model.crop_scale)
     print((args.out / "report.txt").read_text(), end="")
     for split in ("train", "val"):
         build_cache(args.out, split, model.motion_size, args.refs, progress=print)

@@ -62,11 +62,10 @@ class CropBox:
         return ((pts + 0.5 - 0.5 * s) / s + self._origin()).astype(np.float32)
 
 
-def smooth_boxes(boxes: list[CropBox]) -> CropBox:
-    """One box for a whole clip: centred on the median centre, large enough to contain every frame's box."""
+def median_box(boxes: list[CropBox]) -> CropBox:
+    """One box for a whole clip: the median centre and the median side of the frames' boxes (the head moves
+    within it as it moves within the portrait's box in the app)."""
     if not boxes:
-        raise ValueError("smooth_boxes needs at least one box")
-    centres = np.array([(b.cx, b.cy) for b in boxes])
-    cx, cy = np.median(centres, axis=0)
-    side = max(b.side + 2 * max(abs(b.cx - cx), abs(b.cy - cy)) for b in boxes)
+        raise ValueError("median_box needs at least one box")
+    cx, cy, side = np.median(np.array([(b.cx, b.cy, b.side) for b in boxes]), axis=0)
     return CropBox(float(cx), float(cy), float(side))

@@ -21,7 +21,7 @@ import torch
 
 from engine.animator import Animator, AvatarFrame, Motion, Portrait
 from engine.assets import default_weights_path
-from engine.config import FACE_CROP_SCALE, ModelConfig, StreamConfig, get_preset
+from engine.config import ModelConfig, StreamConfig, get_preset
 from engine.face.crop import CropBox
 from engine.face.motion_map import MotionRenderer
 from engine.knot.codec import FrameCodec, to_tensor
@@ -66,7 +66,7 @@ class KnotAnimator(Animator):
     def set_portrait(self, portrait: Portrait) -> None:
         """Align the face crop, encode it and fill the reference cache; resets the stream."""
         r = self.cfg.resolution
-        self.box = CropBox.from_landmarks(portrait.landmarks, FACE_CROP_SCALE)
+        self.box = CropBox.from_landmarks(portrait.landmarks, self.cfg.crop_scale)  # as `prepare` crops the clips
         self.crop = self.box.crop(portrait.image, r)
         crop_landmarks = self.box.to_crop(portrait.landmarks[:, :2], r)
         self.full_mesh: WarpMesh = build_mesh(portrait.landmarks[:, :2], portrait.image.shape[:2])
