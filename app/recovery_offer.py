@@ -29,6 +29,7 @@ class RecoveryOffer(QObject):
         self.dialog: QMessageBox | None = None
         self._thread: threading.Thread | None = None
         self._status, self._message_ms = status, message_ms
+        self.outcomes: list[str] = []  # the sentences shown, in order
         self.finished.connect(self._show)  # a method of this QObject: delivered on the GUI thread
 
     def ask(self) -> None:
@@ -57,6 +58,7 @@ class RecoveryOffer(QObject):
             self._thread.join(timeout)
 
     def _show(self, sentence: str) -> None:
+        self.outcomes.append(sentence)
         self._status(sentence, 2 * self._message_ms)
 
     def _work(self, parts: list[Path], keep: bool) -> None:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 import cv2
@@ -102,3 +106,40 @@ def two_face_photo() -> tuple[np.ndarray, tuple[int, int, int, int], tuple[int, 
     canvas[82:258, 10:186] = biden
     canvas[10:330, 206:526] = obama
     return canvas, (206, 10, 320, 320), (10, 82, 176, 176)
+
+
+RECORDER_CHILD = textwrap.dedent("""
+    import sys, time
+    import numpy as np
+    from app.recorder import RealTimeRecorder
+    recorder = RealTimeRecorder(sys.argv[1], 30, (320, 240))
+    start = time.monotonic()
+    n = 0
+    while True:
+        frame = np.full((240, 320, 3), (n * 5) % 256, np.uint8)
+        frame[:, : (n % 320)] = 255
+        recorder.send(frame)
+        n += 1
+        print(f"{time.monotonic() - start:.3f}", flush=True)
+        time.sleep(1 / 30)
+""")
+
+
+@pytest.fixture(params=[".mp4", ".webm"])
+def killed_take(tmp_path, request) -> tuple[Path, float, str]:
+    """A real recorder process SIGKILLed about 3.5 s into a take: (its folder, seconds recorded, extension)."""
+    proc = subprocess.Popen([sys.executable, "-c", RECORDER_CHILD, str(tmp_path / f"call{request.param}")], cwd=REPO,
+                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    recorded = 0.0
+    try:
+        deadline = time.monotonic() + 60
+        while recorded < 3.5 and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            recorded = float(line)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert recorded >= 3.5, "the recorder child never got going"
+    return tmp_path, recorded, request.param

@@ -10,7 +10,6 @@ prepare_qt_environment()  # before pytest-qt creates the QApplication
 from app.main_window import MainWindow  # noqa: E402
 from app.testing import temporary_settings  # noqa: E402
 from engine.recovery import unfinished_recordings  # noqa: E402
-from tests.test_recovery import killed_take  # noqa: E402, F401 (the fixture)
 
 
 def test_the_next_start_offers_the_killed_take_and_recovers_it_without_blocking(qtbot, killed_take):
@@ -23,5 +22,6 @@ def test_the_next_start_offers_the_killed_take_and_recovers_it_without_blocking(
     qtbot.waitUntil(lambda: window.recovery.dialog is not None and window.recovery.dialog.isVisible(), timeout=10000)
     assert f"call{ext}" in window.recovery.dialog.text()
     window.recovery.dialog.buttons()[0].click()  # Recover (the default button)
-    qtbot.waitUntil(lambda: "Recovered" in window.statusBar().currentMessage(), timeout=20000)
+    qtbot.waitUntil(lambda: bool(window.recovery.outcomes), timeout=30000)
+    assert window.recovery.outcomes == [f"Recovered {folder / f'call (recovered){ext}'}."]
     assert (folder / f"call (recovered){ext}").is_file() and not part.exists()

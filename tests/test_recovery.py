@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 
 import cv2
-import pytest
 
 from engine.recovery import discard, recover, recovered_name, unfinished_recordings
-
-ROOT = Path(__file__).resolve().parents[1]
-
-CHILD = textwrap.dedent("""
-    import sys, time
-    import numpy as np
-    from app.recorder import RealTimeRecorder
-    recorder = RealTimeRecorder(sys.argv[1], 30, (320, 240))
-    start = time.monotonic()
-    n = 0
-    while True:
-        frame = np.full((240, 320, 3), (n * 5) % 256, np.uint8)
-        frame[:, : (n % 320)] = 255
-        recorder.send(frame)
-        n += 1
-        print(f"{time.monotonic() - start:.3f}", flush=True)
-        time.sleep(1 / 30)
-""")
 
 
 def _decoded_frames(path: Path) -> int:
@@ -41,26 +17,6 @@ def _decoded_frames(path: Path) -> int:
         count += 1
     capture.release()
     return count
-
-
-@pytest.fixture(params=[".mp4", ".webm"])
-def killed_take(tmp_path, request) -> tuple[Path, float, str]:
-    """A real recorder process SIGKILLed about 3.5 s into a take: (its folder, seconds recorded, extension)."""
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path / f"call{request.param}")], cwd=ROOT,
-                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    recorded = 0.0
-    try:
-        deadline = time.monotonic() + 60
-        while recorded < 3.5 and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            recorded = float(line)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    assert recorded >= 3.5, "the recorder child never got going"
-    return tmp_path, recorded, request.param
 
 
 def test_a_take_killed_mid_recording_is_found_and_recovered_up_to_its_last_second(killed_take):

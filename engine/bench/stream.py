@@ -27,6 +27,8 @@ from pathlib import Path
 from engine.assets import BENCH_RESULTS_DIR, DEFAULT_PORTRAIT, DEMO_CLIP, shown
 from engine.bench.machine import describe_machine  # light: its heavy imports are inside the function
 from engine.bench.stages import StageTimer, cuda_mb, instrument, latency_ms, rss_mb, stage_shares
+from engine.cli.stream_options import add_stream_arguments, stream_config
+from engine.config import get_preset
 
 DEFAULT_OUT = BENCH_RESULTS_DIR / "streamer.json"
 CHECKPOINTS = (100, 1_000, 10_000)
@@ -46,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=int, default=WARMUP_FRAMES,
                         help="first frames left out of latency and stage shares (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON (default: %(default)s)")
+    add_stream_arguments(parser)
     parser.add_argument("--random-weights", action="store_true",
                         help="untrained weights of the preset (speed only: for presets that ship no weights)")
     parser.add_argument("--record-landmarks", type=Path, metavar="FILE",
@@ -56,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 # --- building ------------------------------------------------------------------------------------------------
-def build_animator(kind: str, preset: str, device: str, random_weights: bool = False):
+def build_animator(kind: str, preset: str, device: str, random_weights: bool = False, stream=None):
     """The animator to measure, exactly (engine/animator_factory.py: no step-down, no fallback): Knot Forcing
     from the shipped (or untrained) weights of `preset`, or warp."""
     from engine.animator_factory import AnimatorSpec, load_animator
@@ -70,9 +73,9 @@ def build_animator(kind: str, preset: str, device: str, random_weights: bool = F
         from engine.knot.knot_animator import KnotAnimator
 
         p = get_preset(preset)  # KnotAnimator moves the DiT to its device and dtype
-        return KnotAnimator(FrameCodec(p.model), random_model(p, torch.device("cpu"), torch.float32), p.stream,
-                            device)
-    return load_animator(AnimatorSpec(kind, preset, device))
+        return KnotAnimator(FrameCodec(p.model), random_model(p, torch.device("cpu"), torch.float32),
+                            stream or p.stream, device)
+    return load_animator(AnimatorSpec(kind, preset, device, None, stream))
 
 
 # --- running -------------------------------------------------------------------------------------------------
@@ -95,7 +98,8 @@ def bench(args: argparse.Namespace) -> dict:
     tracker_used = RecordedTracker.load(args.landmarks) if args.landmarks else FaceTracker()
     with tracker_used as tracker, VideoFileSource(args.driving, loop=True) as source:
         portrait = load_portrait(args.portrait, tracker)
-        animator = build_animator(args.animator, args.preset, device, args.random_weights)
+        stream = stream_config(args, get_preset(args.preset).stream) if args.animator == "knot" else None
+        animator = build_animator(args.animator, args.preset, device, args.random_weights, stream)
         pipeline = AvatarPipeline(animator, tracker)
         pipeline.set_portrait(portrait)
         instrument(pipeline, timer)
@@ -189,6 +193,9 @@ def result_key(result: dict) -> str:
     parts = [result["animator"]]
     if result["animator"] == "knot":
         parts += [result["preset"], result["device"].split(":")[0]]
+        k = result.get("stream", {}).get("chunk_frames", 3)
+        if k != 3:
+            parts.append(f"K{k}")
     if result["paced_fps"]:
         parts.append(f"paced{result['paced_fps']:g}")
     return "-".join(parts)

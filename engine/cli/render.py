@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from engine.assets import DEFAULT_PORTRAIT, DEMO_CLIP
+from engine.cli.stream_options import add_stream_arguments
 
 log = logging.getLogger(__name__)
 
@@ -20,21 +21,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the render subcommand."""
     parser.add_argument("--portrait", type=Path, default=DEFAULT_PORTRAIT, help="portrait image (default: %(default)s)")
     parser.add_argument("--driving", type=Path, default=DEMO_CLIP, help="driving video (default: %(default)s)")
-    parser.add_argument("--out", type=Path, required=True, help="output video: .webm (VP9) or .mp4 (MPEG-4 Part 2)")
+    parser.add_argument("--out", type=Path, required=True, help="output video: .mp4 (H.264) or .webm (VP8)")
     parser.add_argument("--frames", type=int, default=None,
                         help="frames to render (default: the driving clip's length; longer clips loop)")
     parser.add_argument("--animator", choices=("warp", "knot"), default="warp", help="animator (default: warp)")
     parser.add_argument("--weights", type=Path, default=None,
                         help="Knot Forcing weights file (default: the shipped tiny weights)")
+    add_stream_arguments(parser)
 
 
-def make_animator(kind: str, weights: Path | None = None):
-    """The requested animator; EngineUnavailableError (one sentence) when Knot Forcing cannot be loaded."""
+def make_animator(kind: str, weights: Path | None = None, stream=None):
+    """The requested animator (Knot Forcing with `stream`, None: the preset's); EngineUnavailableError (one
+    sentence) when Knot Forcing cannot be loaded."""
     from engine.animator_factory import AnimatorSpec, load_animator
     from engine.errors import EngineUnavailableError
 
     try:
-        return load_animator(AnimatorSpec(kind, "tiny", "cpu", weights))
+        return load_animator(AnimatorSpec(kind, "tiny", "cpu", weights, stream))
     except EngineUnavailableError as err:
         raise EngineUnavailableError(f"{str(err).rstrip('.')}; use --animator warp to render without it.") from err
 
@@ -54,7 +57,11 @@ def run(args: argparse.Namespace) -> int:
 
     check_frame_count(args.frames)
     check_video_output(args.out, inputs=(args.driving, args.portrait))
-    animator = make_animator(args.animator, args.weights)  # a broken engine is an error, before any work
+    from engine.cli.stream_options import stream_config
+    from engine.config import get_preset
+
+    stream = stream_config(args, get_preset("tiny").stream)
+    animator = make_animator(args.animator, args.weights, stream)  # a broken engine is an error, before any work
     with FaceTracker() as tracker:
         portrait = load_portrait(args.portrait, tracker)
         source = VideoFileSource(args.driving, loop=True)

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from engine.assets import DEMO_CLIP, EVAL_RESULTS_DIR, PORTRAITS_DIR, TRAINING_DIR, default_weights_path, shown
+from engine.cli.stream_options import add_stream_arguments
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="torch device of the Knot Forcing systems")
     parser.add_argument("--resume", action="store_true",
                         help="reuse the systems an interrupted run of the same plan finished (in OUT/.partial)")
+    add_stream_arguments(parser)
     parser.add_argument("--systems", default=None,
                         help="comma-separated subset of the systems, e.g. 'warp,knot' (default: all); a subset "
                              "run keeps its results in OUT/.partial for a later --resume run over all systems; the "
@@ -91,7 +93,9 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
-    base = get_preset("tiny").stream
+    from engine.cli.stream_options import stream_config
+
+    base = stream_config(args, get_preset("tiny").stream)
     systems = standard_systems(base)
     if args.systems:
         wanted = [s.strip() for s in args.systems.split(",")]

@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
                                    ("batch_size", args.batch_size),
                                    ("rollout_chunks", args.rollout_chunks), ("lr", args.lr),
                                    ("log_every", args.log_every), ("warmup_steps", args.warmup_steps),
-                                   ("snapshot_every", args.snapshot_every), ("clip_balance", args.clip_balance)) if v is not None}
+                                   ("snapshot_every", args.snapshot_every),
+                                   ("clip_balance", args.clip_balance)) if v is not None}
     train_cfg = replace(TrainConfig(), **overrides)
     trainer = Trainer(preset.model, preset.stream, train_cfg, args.data, args.out, args.device, args.resume,
                       args.init)

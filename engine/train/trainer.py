@@ -238,7 +238,8 @@ class Trainer:
             if self.state.dit_step % cfg.checkpoint_every == 0:
                 self.save_checkpoint()
             if cfg.snapshot_every and self.state.dit_step % cfg.snapshot_every == 0:
-                self.export_weights(self.out / "snapshots" / f"{self.model_cfg.name}-dit{self.state.dit_step}.safetensors")
+                name = f"{self.model_cfg.name}-dit{self.state.dit_step}.safetensors"
+                self.export_weights(self.out / "snapshots" / name)
 
     @torch.no_grad()
     def dit_validation(self, batches: int = 2) -> dict[str, float]:
