@@ -85,7 +85,7 @@ def _load_knot(spec: AnimatorSpec) -> Animator:
     if spec.weights is None and spec.stream is None:
         return load_default_knot_animator(preset=spec.preset or "tiny", device=spec.device)
     preset = get_preset(spec.preset) if spec.preset else None
-    weights = spec.weights or default_weights_path(preset.name if preset else "tiny")
+    weights = spec.weights or default_weights_path(spec.preset or "tiny")
     return load_knot_animator(weights, spec.stream or (preset.stream if preset else None), spec.device,
                               expected=preset.model if preset else None)
 

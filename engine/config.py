@@ -146,7 +146,9 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "tiny": Preset(ModelConfig(prediction="warp_residual")),
+    # K = 2: on the 2-core CPU 21 fps and 141 / 199 ms median / p95 latency at a 30 fps camera, against 20 fps
+    # and 153 / 294 ms at K = 3, with the same held-out scores (benchmarks/streamer_k.json, docs/training)
+    "tiny": Preset(ModelConfig(prediction="warp_residual"), StreamConfig(chunk_frames=2)),
     "base": Preset(
         ModelConfig(name="base", resolution=256, latent_channels=12, codec_widths=(32, 64, 128), width=288, depth=6,
                     heads=6, prediction="warp_residual"),

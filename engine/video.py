@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from fractions import Fraction
 from collections.abc import Iterator
+from fractions import Fraction
 from pathlib import Path
 
 import cv2

@@ -51,3 +51,19 @@ def test_out_of_memory_while_loading_is_reported_with_the_spec_used(monkeypatch)
     built = build_animator(AnimatorSpec("knot", "base", "cuda"))
     assert isinstance(built.animator, knot_animator.KnotAnimator)
     assert built.out_of_memory and built.reason == "" and built.used == AnimatorSpec("knot", "tiny", "cpu")
+
+
+def test_a_chosen_chunk_size_loads_the_shipped_weights_with_that_stream():
+    import argparse
+
+    from engine.animator_factory import AnimatorSpec, load_animator
+    from engine.cli.stream_options import stream_config
+    from engine.config import get_preset
+
+    args = argparse.Namespace(chunk_frames=1, knot_frames=None)
+    stream = stream_config(args, get_preset("tiny").stream)
+    assert (stream.chunk_frames, stream.knot_frames) == (1, 1)
+    animator = load_animator(AnimatorSpec("knot", "tiny", "cpu", None, stream))
+    assert animator.streamer.cfg.chunk_frames == 1
+    with pytest.raises(ValueError, match="knot_frames"):
+        stream_config(argparse.Namespace(chunk_frames=2, knot_frames=3), get_preset("tiny").stream)

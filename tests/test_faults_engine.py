@@ -96,18 +96,21 @@ def test_non_finite_chunk_is_replaced_by_the_warp_prior_and_logged_once(default_
     weight = knot.streamer.model.blocks[0].attn.qkv.weight
     healthy = weight[0, 0].item()
     chunks = []
+    cfg = knot.streamer.cfg  # the pushes that complete a chunk: the first after K + k frames, then every K
+    completing = list(range(cfg.chunk_frames + cfg.knot_frames - 1, 16, cfg.chunk_frames))
+    broken_pushes = {completing[1], completing[3]}  # the second and the fourth chunk
     with FaceTracker() as tracker, caplog.at_level(logging.WARNING, logger="engine.knot.streaming"):
         pipeline = AvatarPipeline(knot, tracker)
         pipeline.set_portrait(default_portrait)
         for i, frame in enumerate(demo_frames[:16]):
-            broken = i in (6, 12)  # the pushes that complete the second and the fourth chunk
+            broken = i in broken_pushes
             if broken:
                 weight.data[0, 0] = bad
             out = pipeline.process(frame, i / 30)
             weight.data[0, 0] = healthy
             if out:
                 chunks.append((broken, out))
-    assert [broken for broken, _ in chunks] == [False, True, False, True, False]
+    assert [broken for broken, _ in chunks] == [i in broken_pushes for i in completing]
     warp = WarpAnimator()
     warp.set_portrait(default_portrait)
     for broken, frames in chunks:

@@ -193,8 +193,8 @@ def result_key(result: dict) -> str:
     parts = [result["animator"]]
     if result["animator"] == "knot":
         parts += [result["preset"], result["device"].split(":")[0]]
-        k = result.get("stream", {}).get("chunk_frames", 3)
-        if k != 3:
+        k = result.get("stream", {}).get("chunk_frames")
+        if k is not None and k != get_preset(result["preset"]).stream.chunk_frames:  # not the preset's K
             parts.append(f"K{k}")
     if result["paced_fps"]:
         parts.append(f"paced{result['paced_fps']:g}")
