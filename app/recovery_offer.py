@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app import texts
-from engine.recovery import PART_NAME, discard, recover, unfinished_recordings
+from engine.recovery import discard, intended_name, recover, unfinished_recordings
 
 
 class RecoveryOffer(QObject):
@@ -36,7 +36,7 @@ class RecoveryOffer(QObject):
         """Show the question when there is something to recover (non-blocking)."""
         if not self.parts:
             return
-        names = ", ".join(_target_name(p) for p in self.parts)
+        names = ", ".join(intended_name(p) for p in self.parts)
         dialog = QMessageBox(QMessageBox.Icon.Question, texts.RECOVER_TITLE, texts.RECOVER_QUESTION.format(names=names),
                              QMessageBox.StandardButton.NoButton, self.window)
         recover_button = dialog.addButton(texts.RECOVER_BUTTON, QMessageBox.ButtonRole.AcceptRole)
@@ -68,10 +68,5 @@ class RecoveryOffer(QObject):
                 continue
             saved, _ = recover(part)
             self.finished.emit(texts.RECOVERED.format(saved=saved) if saved
-                               else texts.RECOVER_NOTHING.format(name=_target_name(part)))
+                               else texts.RECOVER_NOTHING.format(name=intended_name(part)))
 
-
-def _target_name(part: Path) -> str:
-    """`call.mp4` for `.call.1a2b3c4d.part.mp4`."""
-    match = PART_NAME.match(part.name)
-    return f"{match['stem']}{match['ext']}" if match else part.name

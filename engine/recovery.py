@@ -28,12 +28,21 @@ def unfinished_recordings(folder: str | Path, now: float | None = None) -> list[
     return sorted((p for p in found if now - p.stat().st_mtime >= SETTLE_S), key=lambda p: p.stat().st_mtime)
 
 
-def recovered_name(part: Path) -> Path:
-    """Where `recover` puts what it saves: `name (recovered).ext`, numbered when taken."""
+def _stem_and_extension(part: Path) -> tuple[str, str]:
     match = PART_NAME.match(part.name)
     if match is None:
         raise ValueError(f"{part.name} is not a KnotCam part file")
-    stem, ext = match["stem"], match["ext"]
+    return match["stem"], match["ext"]
+
+
+def intended_name(part: Path) -> str:
+    """The name the take was being recorded under: `call.mp4` for `.call.1a2b3c4d.part.mp4`."""
+    return "".join(_stem_and_extension(part))
+
+
+def recovered_name(part: Path) -> Path:
+    """Where `recover` puts what it saves: `name (recovered).ext`, numbered when taken."""
+    stem, ext = _stem_and_extension(part)
     target, n = part.with_name(f"{stem} (recovered){ext}"), 2
     while target.exists():
         target, n = part.with_name(f"{stem} (recovered {n}){ext}"), n + 1

@@ -20,6 +20,17 @@ PORTRAITS = ASSETS / "portraits"
 DEMO_CLIP = ASSETS / "clips" / "carphone.mp4"
 
 
+def decoded(path: Path) -> tuple[int, float, tuple[int, int] | None]:
+    """Every frame of a video decoded: (count, fps stated by the file, (height, width) of the last frame)."""
+    capture = cv2.VideoCapture(str(path))
+    count, shape = 0, None
+    while (read := capture.read())[0]:
+        count, shape = count + 1, read[1].shape[:2]
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    return count, fps, shape
+
+
 def read_rgb(path: Path) -> np.ndarray:
     """An image file as (H, W, 3) uint8 RGB."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)

@@ -13,6 +13,7 @@ import pytest
 from app.recorder import RealTimeRecorder
 from engine.assets import DEFAULT_PORTRAIT
 from engine.errors import RecordingWriteError
+from tests.conftest import decoded
 
 
 class SteppedClock:
@@ -28,17 +29,6 @@ class SteppedClock:
 @pytest.fixture(scope="module")
 def portrait_rgb() -> np.ndarray:
     return cv2.cvtColor(cv2.imread(str(DEFAULT_PORTRAIT)), cv2.COLOR_BGR2RGB)
-
-
-def decoded(path) -> tuple[int, float, tuple[int, int]]:
-    """Every frame decoded: (count, fps stated by the file, (height, width))."""
-    capture = cv2.VideoCapture(str(path))
-    count, shape = 0, None
-    while (read := capture.read())[0]:
-        count, shape = count + 1, read[1].shape[:2]
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    capture.release()
-    return count, fps, shape
 
 
 def take(path, portrait, *, seconds: float, feed_fps: float, fps: float = 30, size=(640, 360), **kw):

@@ -3,20 +3,9 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
-
-import cv2
 
 from engine.recovery import discard, recover, recovered_name, unfinished_recordings
-
-
-def _decoded_frames(path: Path) -> int:
-    capture = cv2.VideoCapture(str(path))
-    count = 0
-    while capture.read()[0]:
-        count += 1
-    capture.release()
-    return count
+from tests.conftest import decoded
 
 
 def test_a_take_killed_mid_recording_is_found_and_recovered_up_to_its_last_second(killed_take):
@@ -28,7 +17,7 @@ def test_a_take_killed_mid_recording_is_found_and_recovered_up_to_its_last_secon
     saved, frames = recover(parts[0])
     assert saved == folder / f"call (recovered){ext}"
     assert frames >= 30 * (recorded - 1.5)  # all but the last second or so (the piece being written)
-    assert _decoded_frames(saved) == frames  # every saved frame plays
+    assert decoded(saved)[0] == frames  # every saved frame plays
     assert sorted(p.name for p in folder.iterdir()) == [f"call (recovered){ext}"]
 
 

@@ -12,7 +12,7 @@ import cv2
 import pytest
 
 from engine.cli import render
-from tests.conftest import DEMO_CLIP, PORTRAITS, REPO
+from tests.conftest import DEMO_CLIP, PORTRAITS, REPO, decoded
 
 
 def _args(*argv: str) -> argparse.Namespace:
@@ -21,29 +21,20 @@ def _args(*argv: str) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
-def _count_frames(path) -> tuple[int, tuple[int, int]]:
-    capture = cv2.VideoCapture(str(path))
-    count, size = 0, None
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            return count, size
-        count, size = count + 1, frame.shape[:2]
-
-
 def test_render_writes_a_playable_video_with_the_requested_frames(tmp_path, capsys):
     out = tmp_path / "avatar.mp4"
     code = render.run(_args("--portrait", str(PORTRAITS / "astronaut.png"), "--driving", str(DEMO_CLIP),
                             "--out", str(out), "--frames", "30"))
     assert code == 0
-    assert _count_frames(out) == (30, (512, 512))
+    count, _, shape = decoded(out)
+    assert (count, shape) == (30, (512, 512))
     assert "fps" in capsys.readouterr().out
 
 
 def test_render_loops_a_short_clip_to_reach_the_frame_count(tmp_path):
     out = tmp_path / "long.mp4"
     render.run(_args("--out", str(out), "--frames", "130", "--portrait", str(PORTRAITS / "biden.jpg")))
-    count, (h, w) = _count_frames(out)
+    count, _, (h, w) = decoded(out)
     assert count == 130 and w % 2 == 0 and h % 2 == 0
 
 
@@ -70,7 +61,7 @@ def test_main_py_render_prints_fps_and_writes_the_video(tmp_path):
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "fps" in done.stdout
-    assert _count_frames(out)[0] == 12
+    assert decoded(out)[0] == 12
 
 
 def test_main_py_render_of_a_missing_portrait_says_one_sentence(tmp_path):
