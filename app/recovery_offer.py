@@ -52,11 +52,6 @@ class RecoveryOffer(QObject):
         self._thread = threading.Thread(target=self._work, args=(parts, keep), name="recovery", daemon=True)
         self._thread.start()
 
-    def wait(self, timeout: float | None = None) -> None:
-        """Until the worker is done (tests, shutdown)."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-
     def _show(self, sentence: str) -> None:
         self.outcomes.append(sentence)
         self._status(sentence, 2 * self._message_ms)

@@ -9,11 +9,11 @@ is removed. Nothing here asks the user: the GUI offers it (app/recovery_offer.py
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
-PART_NAME = re.compile(r"^\.(?P<stem>.+)\.[0-9a-f]{8}\.part(?P<ext>\.mp4|\.webm)$")
+from engine.video import PART_NAME
+
 SETTLE_S = 30.0  # a part file written to in the last SETTLE_S seconds may belong to a running recording
 
 
@@ -22,10 +22,10 @@ def unfinished_recordings(folder: str | Path, now: float | None = None) -> list[
     folder = Path(folder)
     now = time.time() if now is None else now
     try:
-        found = [p for p in folder.iterdir() if PART_NAME.match(p.name) and p.is_file()]
+        found = {p: p.stat().st_mtime for p in folder.iterdir() if PART_NAME.match(p.name) and p.is_file()}
     except OSError:  # the folder is gone or unreadable: nothing to offer
         return []
-    return sorted((p for p in found if now - p.stat().st_mtime >= SETTLE_S), key=lambda p: p.stat().st_mtime)
+    return sorted((p for p, mtime in found.items() if now - mtime >= SETTLE_S), key=found.__getitem__)
 
 
 def _stem_and_extension(part: Path) -> tuple[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from fractions import Fraction
@@ -12,7 +13,7 @@ import cv2
 import numpy as np
 
 from engine.errors import RecordingWriteError, VideoSourceError
-from engine.output_file import container_for
+from engine.output_file import CONTAINERS, container_for
 
 
 class VideoFileSource:
@@ -73,6 +74,10 @@ class VideoFileSource:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+#: The names create_hidden_part gives (stem and extension as groups): how engine/recovery.py finds them.
+PART_NAME = re.compile(rf"^\.(?P<stem>.+)\.[0-9a-f]{{8}}\.part(?P<ext>{'|'.join(map(re.escape, CONTAINERS))})$")
 
 
 def create_hidden_part(target: Path) -> Path:

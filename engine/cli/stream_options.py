@@ -15,9 +15,9 @@ from engine.config import StreamConfig
 def add_stream_arguments(parser: argparse.ArgumentParser) -> None:
     """The two options (default: the preset's)."""
     parser.add_argument("--chunk-frames", type=int, metavar="K",
-                        help="Knot Forcing frames per chunk (default: the preset's, 3): fewer = lower latency")
+                        help="Knot Forcing frames per chunk (default: the preset's): fewer = lower latency")
     parser.add_argument("--knot-frames", type=int, metavar="k",
-                        help="frames each chunk overlaps the next (default: the preset's, 1; at most K)")
+                        help="frames each chunk overlaps the next (default: the preset's; at most K)")
 
 
 def stream_config(args: argparse.Namespace, base: StreamConfig) -> StreamConfig:
