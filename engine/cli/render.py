@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from engine.assets import DEFAULT_PORTRAIT, DEMO_CLIP
+from engine.cli.interrupt import frame_boundary_interrupt
 from engine.cli.stream_options import add_stream_arguments
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,9 @@ def run(args: argparse.Namespace) -> int:
         h, w = _even(portrait.image).shape[:2]
         written = 0
         start = time.perf_counter()
-        with source, AtomicVideoWriter(args.out, source.fps, (w, h)) as writer:
+        with frame_boundary_interrupt() as check, source, AtomicVideoWriter(args.out, source.fps, (w, h)) as writer:
             for i in range(total):
+                check()
                 frame = source.read()
                 if frame is None:
                     break
