@@ -53,13 +53,15 @@ def test_source_switch_to_another_size_calibrates_then_drives_as_a_fresh_start(q
     qtbot.waitUntil(lambda: window.avatar_view.caption() == "", timeout=20000)
     fresh = driving_error(window, qtbot)
 
+    shown: list[str] = []  # every status message from the switch on (a later one may replace it on screen)
+    window.statusBar().messageChanged.connect(shown.append)
     window.set_source(SourceSpec("file", path=str(doubled_clip)))
     qtbot.waitUntil(lambda: window.avatar_view.caption() == texts.CALIBRATING, timeout=10000)
     qtbot.waitUntil(lambda: window.driving_view.current_image() is not None
                     and window.driving_view.current_image().width() == 352, timeout=10000)
     # (that the avatar idles while the neutral is captured is measured frame by frame in test_neutral_capture)
     qtbot.waitUntil(lambda: window.avatar_view.caption() == "", timeout=20000)
-    assert window.statusBar().currentMessage() == texts.CALIBRATED
+    assert texts.CALIBRATED in shown
     after = driving_error(window, qtbot)
     # a stale pixel neutral gave ~1.2 face sizes here; the neutral frame picked may differ, hence the margin
     assert after < 1.5 * fresh + 0.05, (after, fresh)
