@@ -131,6 +131,8 @@ class TrainConfig:
     exact_prior_share: float = 0.25  # sequences whose warp prior is the real frame: teaches to keep a good warp
     clip_balance: float = 0.5  # a clip is drawn with weight frames**clip_balance: 1 = every frame alike (one long
     # clip, one identity, dominates), 0 = every clip alike; 0.5 keeps the short clips' identities and head turns
+    degrade_share: float = 0.0  # sequences seen through a lower-resolution camera (reference, frames, priors alike)
+    hue_share: float = 0.0  # sequences with a random hue rotation: colours must come from the reference
     snapshot_every: int = 0  # DiT steps between exported weight snapshots (OUT/snapshots/); 0 = none
     log_every: int = 50
     checkpoint_every: int = 500

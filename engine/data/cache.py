@@ -164,7 +164,8 @@ class TrainingTensors:
 
     def sample(self, batch: int, length: int, gen: torch.Generator, augment: bool = True,
                far_references: bool = False, exact_prior_share: float = 0.0,
-               clip_balance: float = 1.0) -> dict[str, torch.Tensor]:
+               clip_balance: float = 1.0, degrade_share: float = 0.0,
+               hue_share: float = 0.0) -> dict[str, torch.Tensor]:
         """A batch of self-reenactment sequences of `length` frames.
 
         The reference is any of the clip's references (only the half farthest from the sequence with
@@ -172,6 +173,11 @@ class TrainingTensors:
         prior that needs no correction, so the model learns to leave a good warp alone (without them it
         "corrects" an accurate warp as much as a poor one, and loses several dB where the warp is right).
         A clip is drawn with weight frames**`clip_balance` (1: every frame equally likely to start a sequence).
+        `degrade_share` of the sequences (with `augment`) are seen through a lower-resolution camera: reference,
+        frames and priors alike, so the model learns to keep a soft portrait soft instead of inventing detail.
+        `hue_share` of them get a random hue rotation (about the grey axis, any angle), alike for the whole
+        sequence: a few identities' skin, lips and teeth in many colours, so the colours must come from the
+        reference instead of being remembered.
 
         Returns ref (B, R, R, 3) uint8, ref_motion (B, M, S, S) float, frames/warps (B, L, R, R, 3) uint8,
         motion (B, L, M, S, S) float in [0, 1], regions (B, L, 2, R, R) float in [0, 1].
@@ -214,6 +220,14 @@ class TrainingTensors:
             tint = (torch.rand(batch, 3, generator=gen, device=gen.device).to(dev) - 0.5) * 20
             for key in ("ref", "frames", "warps"):
                 out[key] = _colour(out[key], gain, bias, sat, tint)
+            if hue_share > 0:
+                angle = torch.where(rand() < hue_share, 2 * np.pi * rand(), torch.zeros(batch, device=dev))
+                for key in ("ref", "frames", "warps"):
+                    out[key] = _rotate_hue(out[key], angle)
+            if degrade_share > 0:
+                factor = torch.where(rand() < degrade_share, 1.5 + 1.5 * rand(), torch.ones(batch, device=dev))
+                for key in ("ref", "frames", "warps"):
+                    out[key] = _soften(out[key], factor)
         return out
 
     def _far_reference(self, clip: torch.Tensor, idx: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
@@ -247,3 +261,37 @@ def _colour(images: torch.Tensor, gain: torch.Tensor, bias: torch.Tensor, sat: t
     x = x + tint.view(tint.shape[0], *([1] * (images.dim() - 2)), 3)
     return x.clamp(0, 255).round().to(torch.uint8)
 
+
+def _rotate_hue(images: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
+    """Each sample's colours rotated by `angle` (radians) about the grey axis, greys unchanged (Rodrigues):
+    uint8 (B, ..., 3), angle (B,) -> uint8, same shape."""
+    k = torch.full((3,), 3 ** -0.5, device=images.device)
+    cross = torch.tensor([[0.0, -1.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]], device=images.device) * 3 ** -0.5
+    c, s = angle.cos().view(-1, 1, 1), angle.sin().view(-1, 1, 1)
+    rot = c * torch.eye(3, device=images.device) + s * cross + (1 - c) * torch.outer(k, k)  # (B, 3, 3)
+    x = images.float().reshape(images.shape[0], -1, 3)
+    return torch.einsum("bij,bnj->bni", rot, x).clamp(0, 255).round().to(torch.uint8).reshape(images.shape)
+
+
+#: the resolution factors a degraded sequence is rounded to (one resize pair per factor, not per sample)
+SOFTEN_FACTORS = (1.5, 2.0, 2.5, 3.0)
+
+
+def _soften(images: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """Each sample seen at 1/factor of its resolution (area down, bilinear up), factor rounded to SOFTEN_FACTORS;
+    factor 1 leaves a sample exactly as it was: uint8 (B, ..., R, R, 3), factor (B,) -> uint8, same shape."""
+    shape = images.shape
+    side = shape[-2]
+    x = images.reshape(shape[0], -1, side, side, 3)
+    out = x.clone()
+    levels = torch.tensor(SOFTEN_FACTORS, device=factor.device)
+    nearest = (factor[:, None] - levels).abs().argmin(dim=1)
+    for i, f in enumerate(SOFTEN_FACTORS):
+        pick = (factor > 1.0) & (nearest == i)
+        if not bool(pick.any()):
+            continue
+        sel = x[pick].flatten(0, 1).permute(0, 3, 1, 2).float()  # (n, 3, R, R)
+        low = torch.nn.functional.interpolate(sel, size=max(1, round(side / f)), mode="area")
+        up = torch.nn.functional.interpolate(low, size=side, mode="bilinear", align_corners=False)
+        out[pick] = up.permute(0, 2, 3, 1).clamp(0, 255).round().to(torch.uint8).reshape(-1, *x.shape[1:])
+    return out.reshape(shape)

@@ -28,6 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warmup-steps", type=int, help="override the learning-rate warm-up")
     p.add_argument("--snapshot-every", type=int, help="DiT steps between weight snapshots in OUT/snapshots/")
     p.add_argument("--clip-balance", type=float, help="clip weight = frames**B (1: by frames, 0: clips alike)")
+    p.add_argument("--exact-prior-share", type=float, help="sequences whose warp prior is the real frame")
+    p.add_argument("--degrade-share", type=float, help="sequences seen through a lower-resolution camera")
+    p.add_argument("--hue-share", type=float, help="sequences with a random hue rotation (colours from the reference)")
     p.add_argument("--time-limit", type=float, help="minutes after which to checkpoint and stop")
 
 
@@ -51,7 +54,10 @@ def run(args: argparse.Namespace) -> int:
                                    ("rollout_chunks", args.rollout_chunks), ("lr", args.lr),
                                    ("log_every", args.log_every), ("warmup_steps", args.warmup_steps),
                                    ("snapshot_every", args.snapshot_every),
-                                   ("clip_balance", args.clip_balance)) if v is not None}
+                                   ("clip_balance", args.clip_balance),
+                                   ("exact_prior_share", args.exact_prior_share),
+                                   ("degrade_share", args.degrade_share),
+                                   ("hue_share", args.hue_share)) if v is not None}
     train_cfg = replace(TrainConfig(), **overrides)
     trainer = Trainer(preset.model, preset.stream, train_cfg, args.data, args.out, args.device, args.resume,
                       args.init)

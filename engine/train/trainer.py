@@ -224,7 +224,8 @@ class Trainer:
             started = time.perf_counter()
             batch = self.train_set.sample(cfg.batch_size, self.seq_len, self.gen,
                                           exact_prior_share=cfg.exact_prior_share,
-                                          clip_balance=cfg.clip_balance)
+                                          clip_balance=cfg.clip_balance, degrade_share=cfg.degrade_share,
+                                          hue_share=cfg.hue_share)
             jitter = int(self.rng.integers(-cfg.ahead_jitter, cfg.ahead_jitter + 1))
             with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
                 out = rollout(self.dit, self.codec, batch, self.model_cfg, self.stream, cfg, self.gen,
