@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "bench-model": ("engine.bench.model", "benchmark the DiT, the codec and cached vs recomputed streaming"),
     "bench-driving": ("engine.bench.driving", "benchmark tracking, retargeting and smoothing on this CPU"),
     "bench-warp": ("engine.bench.warp", "benchmark the warp prior (OpenCV and torch) at 512x512 and 1280x720"),
+    "bench-recording": ("app.bench_recording", "measure the avatar's fps in the window while recording (720p, 1080p)"),
     "profile": ("engine.bench.profile", "profile one streamed chunk's CUDA kernels and CPU ops"),
 }
 

@@ -2,7 +2,8 @@
 
 A take lasts as long as it did in wall time: each output slot of 1/fps s shows the newest frame that had
 arrived by then, so slow generation repeats frames and fast bursts drop them. `send` never blocks: frames
-wait in a bounded drop-oldest queue and the writer thread letterboxes and encodes them (no Qt here).
+wait in a bounded drop-oldest queue and the writer thread letterboxes and encodes them (no Qt here), at a lower
+CPU priority than the avatar's threads, so a busy machine slows the encoder before it slows the avatar.
 """
 
 from __future__ import annotations
@@ -103,6 +104,9 @@ class RealTimeRecorder:
 
     # ---- writer thread ------------------------------------------------------------------------------------
     def _write_loop(self) -> None:
+        from engine.threads import lower_this_thread
+
+        lower_this_thread()  # before the encoder opens (first frame): its worker threads inherit the priority
         try:
             self._write_frames()
         except Exception as err:  # noqa: BLE001 (any write failure stops the take with one sentence)
@@ -117,6 +121,7 @@ class RealTimeRecorder:
         width, height = self.size
         first_time: float | None = None
         shown: np.ndarray | None = None  # the letterboxed frame the current slots repeat
+        shown_written = False  # whether `shown` is in the file already (its repeats need no new conversion)
         last_check = time.monotonic()
         while True:
             item = self._frames.get(0.25)
@@ -130,13 +135,18 @@ class RealTimeRecorder:
                 slots = (stamp - first_time) * self.fps
                 due = math.floor(slots + 0.5) if item is None else math.floor(slots + 1e-6)
                 while self._writer.frames_written < due:
-                    self._writer.write(shown)
+                    if shown_written:
+                        self._writer.write_again()
+                    else:
+                        self._writer.write(shown)
+                        shown_written = True
             if item is None:
                 if self._writer.frames_written == 0 and shown is not None:
                     self._writer.write(shown)  # a take shorter than one slot still holds its frame
                 return
             image = item[1]
             shown = image if image.shape[:2] == (height, width) else letterbox(image, width, height)
+            shown_written = False
             if time.monotonic() - last_check >= FREE_SPACE_CHECK_S:
                 last_check = time.monotonic()
                 self._check_free_space()

@@ -112,6 +112,24 @@ def _even(n: int) -> int:
     return n + (n % 2)
 
 
+def rgb_to_yuv420p(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB, H and W even -> (3H/2, W) uint8 planar I420: BT.601, limited range (16-235/240).
+
+    The colours an H.264 or VP8 file carries without colour tags. OpenCV's conversion, about 5x faster here
+    than FFmpeg's swscale from rgb24 (2 against 10 ms for a 1080p frame): a recording is converted while the
+    avatar runs on the same cores.
+    """
+    h, w = rgb.shape[:2]
+    y, cr, cb = cv2.split(cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb))  # full-range BT.601
+    planes = np.empty(h * w * 3 // 2, dtype=np.uint8)  # Y, then U (Cb), then V (Cr), each row-major
+    quarter = (h // 2) * (w // 2)
+    planes[: h * w] = cv2.convertScaleAbs(y, alpha=219 / 255, beta=16).ravel()
+    for start, plane in ((h * w, cb), (h * w + quarter, cr)):
+        half = cv2.resize(plane, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        planes[start : start + quarter] = cv2.convertScaleAbs(half, alpha=224 / 255, beta=128 * (1 - 224 / 255)).ravel()
+    return planes.reshape(h * 3 // 2, w)
+
+
 class AtomicVideoWriter:
     """Writes RGB frames (H, W, 3) uint8 to a video that appears under its final name only once complete.
 
@@ -150,20 +168,31 @@ class AtomicVideoWriter:
             raise
         self.frames_written = 0
         self._done = False
+        self._last_yuv: np.ndarray | None = None  # the last frame written, as (3H/2, W) I420
 
     def write(self, frame_rgb: np.ndarray) -> None:
         """Append one (H, W, 3) uint8 RGB frame of the writer's size.
 
         RecordingWriteError when the encoder or the disk refuses it (full disk, vanished device).
         """
-        import av
-
         if (frame_rgb.shape[1], frame_rgb.shape[0]) != self.size:
             raise ValueError(f"frame size {frame_rgb.shape[1]}x{frame_rgb.shape[0]} != writer size {self.size}")
         pad_y, pad_x = self._stream.height - self.size[1], self._stream.width - self.size[0]
         if pad_y or pad_x:
             frame_rgb = np.pad(frame_rgb, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame_rgb), format="rgb24")
+        self._last_yuv = rgb_to_yuv420p(np.ascontiguousarray(frame_rgb))
+        self._encode(self._last_yuv)
+
+    def write_again(self) -> None:
+        """Append the last written frame once more (a constant-rate recording's repeat: no new conversion)."""
+        if self._last_yuv is None:
+            raise ValueError("no frame was written yet")
+        self._encode(self._last_yuv)
+
+    def _encode(self, yuv: np.ndarray) -> None:
+        import av
+
+        frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
         frame.pts = self.frames_written
         try:
             self._out.mux(self._stream.encode(frame))

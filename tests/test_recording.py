@@ -111,3 +111,42 @@ def test_a_recording_on_a_nearly_full_disk_is_refused_before_it_starts(small_fil
     with pytest.raises(RecordingWriteError, match="is full"):
         RealTimeRecorder(small_filesystem / "take.mp4", 30, (320, 240))
     assert list(small_filesystem.iterdir()) == []
+
+
+def test_a_repeated_frame_is_the_same_picture_and_colours_survive_the_conversion(tmp_path):
+    from engine.video import AtomicVideoWriter
+
+    colours = [(200, 40, 40), (40, 200, 40), (40, 40, 200), (128, 128, 128)]
+    frame = np.zeros((64, 96, 3), dtype=np.uint8)
+    for i, colour in enumerate(colours):
+        frame[:, i * 24 : (i + 1) * 24] = colour
+    path = tmp_path / "repeat.mp4"
+    with AtomicVideoWriter(path, 30, (96, 64)) as writer:
+        writer.write(frame)
+        writer.write_again()
+        writer.write_again()
+    assert decoded(path)[0] == 3
+    capture = cv2.VideoCapture(str(path))
+    frames = [cv2.cvtColor(capture.read()[1], cv2.COLOR_BGR2RGB) for _ in range(3)]
+    capture.release()
+    for got in frames:
+        for i, colour in enumerate(colours):
+            patch = got[8:56, i * 24 + 6 : (i + 1) * 24 - 6].reshape(-1, 3).mean(axis=0)
+            assert np.abs(patch - colour).max() < 6, (i, patch, colour)  # BT.601 limited range, as players read it
+
+
+def test_the_recording_benchmark_runs_the_window_and_its_takes_last_their_wall_time(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "recording.json"
+    done = subprocess.run([sys.executable, "main.py", "bench-recording", "--seconds", "2", "--rounds", "1",
+                           "--animator", "warp", "--out", str(out)], capture_output=True, text=True, timeout=180,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert [p["size"] for p in result["phases"]] == ["1280x720", "1920x1080"]
+    assert all(p["avatar_fps_without"] > 0 and p["avatar_fps_recording"] > 0 for p in result["phases"])
+    for take in result["recordings"]:
+        assert take["saved"] and abs(take["seconds"] - take["wall_seconds"]) <= 0.5  # real time, not played fast

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import cv2
 import pytest
 import torch
 
@@ -13,9 +14,10 @@ from engine.threads import choose_threads
 
 @pytest.fixture
 def restore_threads():
-    before = torch.get_num_threads()
+    before, before_cv2 = torch.get_num_threads(), cv2.getNumThreads()
     yield
     torch.set_num_threads(before)
+    cv2.setNumThreads(before_cv2)
 
 
 def test_one_core_and_two_cores_get_one_thread():
@@ -37,6 +39,7 @@ def test_an_explicit_thread_count_wins_over_the_cores():
 def test_global_threads_option_is_applied_before_the_subcommand_runs(restore_threads, capsys):
     assert knotcam.main(["--threads", "3", "params"]) == 0
     assert torch.get_num_threads() == 3
+    assert cv2.getNumThreads() == 3  # OpenCV's pool follows the same policy
     assert "tiny" in capsys.readouterr().out
 
 
@@ -59,3 +62,27 @@ def test_a_thread_count_below_one_is_refused(capsys):
         knotcam.main(["--threads", "0", "params"])
     assert exit_info.value.code == 2
     assert "at least 1" in capsys.readouterr().err
+
+
+def test_a_lowered_thread_yields_the_cpu_and_the_others_keep_their_priority():
+    import os
+    import sys
+    import threading
+
+    from engine.threads import lower_this_thread
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("per-thread priorities are a Linux feature")
+    seen: dict[str, int] = {}
+
+    def background() -> None:
+        lowered = lower_this_thread(5)
+        seen["lowered"] = int(lowered)
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    worker = threading.Thread(target=background)
+    worker.start()
+    worker.join()
+    assert seen["lowered"] == 1 and seen["nice"] == min(19, before + 5)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before  # the caller is untouched
