@@ -44,9 +44,14 @@ def polygon_mask(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
+def grey_sample_step(shape: tuple[int, ...]) -> int:
+    """Pixel stride of the grey test's sample: about 48 x 48 pixels of any photo (skin alone tells colour)."""
+    return max(1, min(shape[:2]) // 48)
+
+
 def is_grey(image: np.ndarray, tolerance: int = 3) -> bool:
     """Whether an (H, W, 3) uint8 RGB photo has (almost) no colour: its channels agree within `tolerance`."""
-    step = max(1, min(image.shape[:2]) // 128)  # a sample of the pixels is enough to tell
+    step = grey_sample_step(image.shape)  # a sample of the pixels is enough to tell
     sample = image[::step, ::step].astype(np.int16)
     return bool(np.abs(sample - sample.mean(axis=2, keepdims=True)).max() <= tolerance)
 

@@ -33,13 +33,20 @@ def affine_dst_to_src(d: np.ndarray, s: np.ndarray) -> np.ndarray:
     return out
 
 
-def rasterise_source_map(dst_tris: np.ndarray, src_tris: np.ndarray, grid_shape: np.ndarray, grid_start: np.ndarray,
+def in_grid_units(affine: np.ndarray, origin: tuple[float, float], step: tuple[float, float]) -> np.ndarray:
+    """(T, 6) maps of image pixels -> the same maps of grid points (col j, row i) at origin + step * (j, i)."""
+    a, b, c, d, e, f = affine.T
+    (ox, oy), (sx, sy) = origin, step
+    return np.stack([a * sx, b * sy, a * ox + b * oy + c, d * sx, e * sy, d * ox + e * oy + f], axis=1)
+
+
+def rasterise_source_map(dst_tris: np.ndarray, affine: np.ndarray, grid_shape: np.ndarray, grid_start: np.ndarray,
                          flat_map: np.ndarray) -> None:
     """Write, for every grid point covered by a triangle, its source position into `flat_map` in place.
 
     Several grids (a coarse one and exact patches) are filled in one pass: each triangle names its own.
     dst_tris: (T, 3, 2) triangles in their grid's units (grid point (row i, col j) sits at (x=j, y=i));
-    src_tris: (T, 3, 2) the same triangles in source pixels; grid_shape (T, 2) (rows, cols) of each
+    affine: (T, 6) each triangle's map from its grid's units to source pixels (`in_grid_units`); grid_shape (T, 2) (rows, cols) of each
     triangle's grid, grid_start (T,) where that grid starts in flat_map (M, 2) float32 (grids row-major).
     """
     if len(dst_tris) == 0:
@@ -73,7 +80,7 @@ def rasterise_source_map(dst_tris: np.ndarray, src_tris: np.ndarray, grid_shape:
     col = c_lo[span].astype(np.int64) + np.arange(len(span)) - start[span]
     row_px = row[span]
     ids = tri[span]
-    affine = affine_dst_to_src(dst_tris, src_tris)[ids]  # (N, 6)
+    affine = affine[ids]  # (N, 6)
     cx, cy = col.astype(np.float64), row_px.astype(np.float64)
     lin = grid_start[ids] + row_px * cols[ids] + col
     flat_map[lin, 0] = affine[:, 0] * cx + affine[:, 1] * cy + affine[:, 2]

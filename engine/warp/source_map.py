@@ -17,7 +17,7 @@ import numpy as np
 
 from engine.face import topology as topo
 from engine.warp.motion import Similarity
-from engine.warp.raster import rasterise_source_map
+from engine.warp.raster import affine_dst_to_src, in_grid_units, rasterise_source_map
 
 HEAD_ZONE = 1.3  # in face-oval radii: the mesh's head ring, out to which the head moves rigidly (hair, ears)
 FALLOFF_END = 3.0  # in face-oval radii: the head's motion has faded out here; the background beyond stays put
@@ -25,7 +25,9 @@ NECK_STIFFNESS = 0.8  # below the chin the falloff runs this much faster at firs
 SQUEEZE_KNEE = 0.9  # fold load (1 - area ratio of the band's backward map) up to which the head moves as driven
 MAX_SQUEEZE = 0.99  # fold load the band may reach at most: beyond, the head's motion is scaled down (never folds)
 _PATCH_MARGIN = 3  # pixels around the eyes and lips computed exactly
-_PATCH_POINTS = list(topo.RIGHT_EYE + topo.LEFT_EYE + topo.OUTER_LIPS)  # one patch: one call beats three
+# exact patches: each eye and the lips (all rasterised in the same pass as the coarse grid, so three small
+# patches cost less than the one box around all three, which held the nose and cheeks as well)
+_PATCH_POINTS = (list(topo.RIGHT_EYE), list(topo.LEFT_EYE), list(topo.OUTER_LIPS))
 
 
 @dataclass(frozen=True)
@@ -157,18 +159,18 @@ def _grid_sources(motion: FrameMotion, grids: list[tuple[np.ndarray, np.ndarray]
     px = np.concatenate([np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2) for xs, ys in grids])
     flat = outside_map(motion.head, motion.shape, px).astype(np.float32)  # (M, 2)
     dst = motion.dst_vertices[motion.triangles]  # (T, 3, 2)
-    src = motion.src_vertices[motion.triangles]
+    affine = affine_dst_to_src(dst, motion.src_vertices[motion.triangles])  # (T, 6), once for every grid
     d_lo, d_hi = dst.min(axis=1), dst.max(axis=1)
-    tris, sources, tri_shape, tri_start = [], [], [], []
+    tris, maps, tri_shape, tri_start = [], [], [], []
     for g, (xs, ys) in enumerate(grids):
         step_x = xs[1] - xs[0] if len(xs) > 1 else 1.0
         step_y = ys[1] - ys[0] if len(ys) > 1 else 1.0
         near = ((d_hi[:, 0] >= xs[0]) & (d_hi[:, 1] >= ys[0]) & (d_lo[:, 0] <= xs[-1]) & (d_lo[:, 1] <= ys[-1]))
         tris.append(np.stack([(dst[near, :, 0] - xs[0]) / step_x, (dst[near, :, 1] - ys[0]) / step_y], axis=-1))
-        sources.append(src[near])
+        maps.append(in_grid_units(affine[near], (xs[0], ys[0]), (step_x, step_y)))
         tri_shape.append(np.broadcast_to(shapes[g], (int(near.sum()), 2)))
         tri_start.append(np.full(int(near.sum()), starts[g]))
-    rasterise_source_map(np.concatenate(tris), np.concatenate(sources), np.concatenate(tri_shape),
+    rasterise_source_map(np.concatenate(tris), np.concatenate(maps), np.concatenate(tri_shape),
                          np.concatenate(tri_start), flat)
     return [flat[a : a + n].reshape(int(r), int(c), 2) for a, n, (r, c) in zip(starts, sizes, shapes, strict=True)]
 
@@ -183,16 +185,14 @@ def build_source_map(motion: FrameMotion, step: int) -> SourceMap | None:
     offset = (step - 1) / 2.0 - step
     xs, ys = x0 + offset + step * np.arange(gw, dtype=np.float64), y0 + offset + step * np.arange(gh, dtype=np.float64)
     grids = [(xs, ys)]
-    patch = None
+    corners = []
     if step > 1:
-        pts = motion.dst_vertices[_PATCH_POINTS]
-        px0, py0 = np.clip(np.floor(pts.min(axis=0)).astype(int) - _PATCH_MARGIN, [x0, y0], [x1, y1])
-        px1, py1 = np.clip(np.ceil(pts.max(axis=0)).astype(int) + _PATCH_MARGIN + 1, [x0, y0], [x1, y1])
-        if px1 > px0 and py1 > py0:
-            patch = (int(py0 - y0), int(px0 - x0))
-            grids.append((np.arange(px0, px1, dtype=np.float64), np.arange(py0, py1, dtype=np.float64)))
+        for points in _PATCH_POINTS:
+            pts = motion.dst_vertices[points]
+            px0, py0 = np.clip(np.floor(pts.min(axis=0)).astype(int) - _PATCH_MARGIN, [x0, y0], [x1, y1])
+            px1, py1 = np.clip(np.ceil(pts.max(axis=0)).astype(int) + _PATCH_MARGIN + 1, [x0, y0], [x1, y1])
+            if px1 > px0 and py1 > py0:
+                corners.append((int(py0 - y0), int(px0 - x0)))
+                grids.append((np.arange(px0, px1, dtype=np.float64), np.arange(py0, py1, dtype=np.float64)))
     maps = _grid_sources(motion, grids)
-    source = SourceMap(box, step, maps[0])
-    if patch is not None:
-        source.patches.append((*patch, maps[1]))
-    return source
+    return SourceMap(box, step, maps[0], [(*corner, patch) for corner, patch in zip(corners, maps[1:], strict=True)])

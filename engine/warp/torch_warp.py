@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from engine.face import topology as topo
 from engine.warp.mesh import GRID_STEP, WarpMesh, frame_motion
-from engine.warp.mouth import is_grey, mouth_layer
+from engine.warp.mouth import grey_sample_step, is_grey, mouth_layer
 from engine.warp.source_map import build_source_map
 
 
@@ -46,7 +46,7 @@ def warp_with_mesh_torch(image: torch.Tensor, mesh: WarpMesh, dst: np.ndarray, s
             dense[py : py + patch.shape[0], px : px + patch.shape[1]] = torch.from_numpy(patch).to(device)
         out[:, y0:y1, x0:x1] = _sample(portrait, dense)
     out = out.round().clamp(0, 255)  # the CPU warp's remap rounds to uint8 before the mouth is painted
-    step = max(1, min(image.shape[:2]) // 128)  # the same pixel sample as the CPU warp's grey test
+    step = grey_sample_step(tuple(image.shape))  # the same pixel sample as the CPU warp's grey test
     grey = is_grey(image[::step, ::step].cpu().numpy())
     layer = mouth_layer(mesh.src_vertices[: topo.NUM_LANDMARKS], motion.dst_vertices[: topo.NUM_LANDMARKS],
                         tuple(image.shape[:2]), grey)
