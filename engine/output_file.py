@@ -27,15 +27,17 @@ class Container:
 # PyAV 18.1's wheel bundles FFmpeg with libx264 and libvpx (the pinned OpenCV has no H.264 encoder). H.264 MP4
 # is the default: every browser, chat preview and editor plays it. The MP4 is fragmented (one fragment per
 # one-second keyframe interval), so a recording cut by a crash or power loss plays up to its last second
-# (engine/recovery.py finishes such a file). x264's "ultrafast" preset: half the CPU of "veryfast" (10 against
-# 16-21 ms per 1080p frame on the 2-core CI machine) for files about 1.8x larger, because a recording is
-# encoded while the avatar is generated on the same cores (benchmarks/recording.json); one encoder thread, so it
-# never holds both cores of a small machine at once (1080p: 89-92 % of the avatar's fps kept, against 78-93 %). WebM (VP8, clusters of one second) stays for those who want it.
+# (engine/recovery.py finishes such a file). WebM (VP8, clusters of one second) stays for those who want it.
+# x264's "ultrafast" preset: half the CPU of "veryfast" (10 against 16-21 ms per 1080p frame on the 2-core CI
+# machine) for files about 1.8x larger, because a recording is encoded while the avatar is generated on the
+# same cores (benchmarks/recording.json); one encoder thread, so it never holds both cores of a small machine
+# at once (1080p: 89-92 % of the avatar's fps kept, against 78-93 % with x264's own thread count).
 CONTAINERS: dict[str, Container] = {
     ".mp4": Container(".mp4", "libx264", "H.264 in MP4",
                       muxer_options=(("movflags", "frag_keyframe+empty_moov+default_base_moof"),
                                      ("flush_packets", "1")),
-                      codec_options=(("preset", "ultrafast"), ("tune", "zerolatency"), ("crf", "21"), ("threads", "1"))),
+                      codec_options=(("preset", "ultrafast"), ("tune", "zerolatency"), ("crf", "21"),
+                                     ("threads", "1"))),
     ".webm": Container(".webm", "libvpx", "VP8 in WebM",
                        muxer_options=(("cluster_time_limit", "1000"), ("live", "1"), ("flush_packets", "1")),
                        codec_options=(("deadline", "realtime"), ("cpu-used", "8"), ("crf", "10")), bits_per_pixel=0.15),

@@ -46,8 +46,9 @@ def rasterise_source_map(dst_tris: np.ndarray, affine: np.ndarray, grid_shape: n
 
     Several grids (a coarse one and exact patches) are filled in one pass: each triangle names its own.
     dst_tris: (T, 3, 2) triangles in their grid's units (grid point (row i, col j) sits at (x=j, y=i));
-    affine: (T, 6) each triangle's map from its grid's units to source pixels (`in_grid_units`); grid_shape (T, 2) (rows, cols) of each
-    triangle's grid, grid_start (T,) where that grid starts in flat_map (M, 2) float32 (grids row-major).
+    affine: (T, 6) each triangle's map from its grid's units to source pixels (`in_grid_units`);
+    grid_shape (T, 2) (rows, cols) of each triangle's grid, grid_start (T,) where that grid starts in
+    flat_map (M, 2) float32 (grids row-major).
     """
     if len(dst_tris) == 0:
         return

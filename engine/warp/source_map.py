@@ -6,7 +6,7 @@ similarity (hair, ears, neck) fading out with a smoothstep, faster below the chi
 move less than the head); beyond, the background maps to itself. The band is bounded: a head motion that
 would fold it is scaled down (`fit_head_to_band`) rather than spread over the whole picture. The map is
 computed on a coarse grid (every `step`-th pixel, vectorised) and upsampled linearly; where it bends
-sharply (eyes, mouth) one patch is computed at every pixel instead.
+sharply (each eye, the lips) small patches are computed at every pixel instead.
 """
 
 from __future__ import annotations
