@@ -49,6 +49,11 @@ def recovered_name(part: Path) -> Path:
     return target
 
 
+def _unfinished_copy(target: Path) -> Path:
+    """The hidden file `recover` writes before it is complete (one name per target, reused by a later try)."""
+    return target.with_name(f".{target.name}.tmp{target.suffix}")
+
+
 def recover(part: str | Path) -> tuple[Path | None, int]:
     """Save the decodable frames of `part` as `recovered_name(part)` and remove `part`.
 
@@ -59,7 +64,7 @@ def recover(part: str | Path) -> tuple[Path | None, int]:
 
     part = Path(part)
     target = recovered_name(part)
-    tmp = target.with_name(f".{target.name}.tmp{target.suffix}")
+    tmp = _unfinished_copy(target)
     saved = 0
     try:
         with av.open(str(part)) as src:
@@ -87,5 +92,7 @@ def recover(part: str | Path) -> tuple[Path | None, int]:
 
 
 def discard(part: str | Path) -> None:
-    """Remove a part file the user does not want."""
-    Path(part).unlink(missing_ok=True)
+    """Remove a part file the user does not want, and the copy an interrupted `recover` of it left."""
+    part = Path(part)
+    _unfinished_copy(recovered_name(part)).unlink(missing_ok=True)
+    part.unlink(missing_ok=True)

@@ -40,3 +40,12 @@ def test_discard_removes_the_part_and_other_files_are_never_offered(tmp_path):
     discard(part)
     assert unfinished_recordings(tmp_path, now=later) == []
 
+
+
+def test_discard_also_removes_what_an_interrupted_recovery_left(tmp_path):
+    part = tmp_path / ".call.0123abcd.part.mp4"
+    part.write_bytes(b"x")
+    interrupted = tmp_path / ".call (recovered).mp4.tmp.mp4"  # the app quit while remuxing
+    interrupted.write_bytes(b"x")
+    discard(part)
+    assert list(tmp_path.iterdir()) == []
