@@ -38,3 +38,6 @@ def test_prepare_writes_every_frame_and_landmark_and_skips_bad_files(tmp_path):
     on_disk = json.loads((out / "splits.json").read_text())
     assert on_disk["test"] and all("biden" in name for name in on_disk["test"])
     assert not any("biden" in name for name in on_disk["train"])
+    lines = {line.split(":")[0].split()[-1]: line for line in report.splitlines() if line.startswith("ok")}
+    assert lines[on_disk["test"][0]].endswith("in val + test")  # the report says where a held-out clip went
+    assert lines[splits["train"][0]].endswith("in train")

@@ -145,12 +145,13 @@ def prepare(videos: list[tuple[Path, Path]], images: list[tuple[Path, Path]], ou
     tail = tail or {}
     out.mkdir(parents=True, exist_ok=True)
     tracks_dir = tracks_dir or out / "tracks"
-    report, clips = [], []  # clips: (file name, identity, part)
+    report: list = []  # a line, or (name, frames, identity) of a written clip: its splits are named at the end
+    clips = []  # (file name, identity, part)
 
     def add(clip, name: str, part: str) -> None:
         save_clip(out / name, clip)
         clips.append((name, clip.identity, part))
-        report.append(f"ok      {name}: {len(clip.frames)} frames, identity {clip.identity}, {part}")
+        report.append((name, len(clip.frames), clip.identity))
 
     for path, root in videos:
         identity = _identity(path, root)
@@ -179,8 +180,17 @@ def prepare(videos: list[tuple[Path, Path]], images: list[tuple[Path, Path]], ou
               "val": tails or held, "test": held + tails}
     (out / "splits.json").write_text(json.dumps({**splits, "holdout": sorted(holdout),
                                                  "tail": {k: list(v) for k, v in tail.items()}}, indent=1) + "\n")
-    (out / "report.txt").write_text("\n".join(report) + "\n")
+    (out / "report.txt").write_text("\n".join(_report_line(entry, splits) for entry in report) + "\n")
     return splits
+
+
+def _report_line(entry: str | tuple[str, int, str], splits: dict[str, list[str]]) -> str:
+    """One report line; a written clip says which splits hold it (a held-out clip never says train)."""
+    if isinstance(entry, str):
+        return entry
+    name, frames, identity = entry
+    held_in = [split for split in ("train", "val", "test") if name in splits[split]]
+    return f"ok      {name}: {frames} frames, identity {identity}, in {' + '.join(held_in) or 'no split'}"
 
 
 def run(args: argparse.Namespace) -> int:
