@@ -114,7 +114,7 @@ def test_a_recording_on_a_nearly_full_disk_is_refused_before_it_starts(small_fil
 
 
 def test_a_repeated_frame_is_the_same_picture_and_colours_survive_the_conversion(tmp_path):
-    from engine.video import AtomicVideoWriter
+    from engine.video import AtomicVideoWriter, VideoFileSource
 
     colours = [(200, 40, 40), (40, 200, 40), (40, 40, 200), (128, 128, 128)]
     frame = np.zeros((64, 96, 3), dtype=np.uint8)
@@ -126,9 +126,8 @@ def test_a_repeated_frame_is_the_same_picture_and_colours_survive_the_conversion
         writer.write_again()
         writer.write_again()
     assert decoded(path)[0] == 3
-    capture = cv2.VideoCapture(str(path))
-    frames = [cv2.cvtColor(capture.read()[1], cv2.COLOR_BGR2RGB) for _ in range(3)]
-    capture.release()
+    with VideoFileSource(path) as source:
+        frames = [source.read() for _ in range(3)]
     for got in frames:
         for i, colour in enumerate(colours):
             patch = got[8:56, i * 24 + 6 : (i + 1) * 24 - 6].reshape(-1, 3).mean(axis=0)
