@@ -218,16 +218,14 @@ class TrainingTensors:
                 out[key] = torch.where(flip.view(-1, *[1] * (x.dim() - 1)), x.flip(-2 if x.shape[-1] == 3 else -1), x)
             gain, bias, sat = 0.8 + 0.4 * rand(), -20 + 40 * rand(), 0.7 + 0.6 * rand()
             tint = (torch.rand(batch, 3, generator=gen, device=gen.device).to(dev) - 0.5) * 20
-            for key in ("ref", "frames", "warps"):
-                out[key] = _colour(out[key], gain, bias, sat, tint)
-            if hue_share > 0:
-                angle = torch.where(rand() < hue_share, 2 * np.pi * rand(), torch.zeros(batch, device=dev))
-                for key in ("ref", "frames", "warps"):
-                    out[key] = _rotate_hue(out[key], angle)
-            if degrade_share > 0:
-                factor = torch.where(rand() < degrade_share, 1.5 + 1.5 * rand(), torch.ones(batch, device=dev))
-                for key in ("ref", "frames", "warps"):
-                    out[key] = _soften(out[key], factor)
+            angle = (torch.where(rand() < hue_share, 2 * np.pi * rand(), torch.zeros(batch, device=dev))
+                     if hue_share > 0 else None)
+            factor = (torch.where(rand() < degrade_share, 1.5 + 1.5 * rand(), torch.ones(batch, device=dev))
+                      if degrade_share > 0 else None)
+            for key in ("ref", "frames", "warps"):  # one look for the whole sequence
+                x = _colour(out[key], gain, bias, sat, tint)
+                x = x if angle is None else _rotate_hue(x, angle)
+                out[key] = x if factor is None else _soften(x, factor)
         return out
 
     def _far_reference(self, clip: torch.Tensor, idx: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
