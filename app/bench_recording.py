@@ -31,13 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.testing import prepare_qt_environment
+    from app.testing import prepare_qt_environment, temporary_settings
 
-    prepare_qt_environment()
+    prepare_qt_environment()  # before the QApplication exists
     from PySide6.QtWidgets import QApplication
 
     from app.main_window import MainWindow
-    from app.testing import temporary_settings
     from engine.bench.machine import describe_machine
     from engine.video import count_packets
 
