@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
@@ -58,3 +59,30 @@ def test_graphed_tiny_preset_equals_eager_over_many_chunks():
     graphed, _ = _stream(tiny.model, tiny.stream, [3], 300)
     eager, _ = _stream(tiny.model, replace(tiny.stream, cuda_graph=False), [3], 300)
     assert torch.allclose(graphed, eager, atol=1e-4, rtol=1e-4), _diffs(graphed, eager)
+
+
+def test_knot_animator_on_the_gpu_path_gives_the_opencv_paths_frames():
+    """Warp, crop and paste on the GPU (DeviceFrames) against the same animator composing with OpenCV."""
+    from engine.assets import DEFAULT_PORTRAIT, DEMO_CLIP
+    from engine.eval.recorded_tracker import RecordedTracker
+    from engine.face.portrait import load_portrait
+    from engine.face.retarget import Retargeter
+    from engine.knot.knot_animator import load_default_knot_animator
+    from engine.video import VideoFileSource
+
+    tracker = RecordedTracker.load("benchmarks/landmarks_astronaut_carphone.npz")
+    portrait = load_portrait(DEFAULT_PORTRAIT, tracker)
+    retargeter = Retargeter(portrait.landmarks)
+    with VideoFileSource(DEMO_CLIP) as source:
+        motions = [retargeter.retarget(tracker.track(source.read()), i / 30) for i in range(40)]
+    runs = []
+    for on_device in (False, True):
+        animator = load_default_knot_animator("tiny", "cuda")
+        animator.frames_on_device = on_device
+        animator.set_portrait(portrait)
+        frames = [f for m in motions for f in animator.push(m)] + animator.flush()
+        runs.append(np.stack([f.image for f in frames]))
+    host, device = (r.astype(np.float64) for r in runs)
+    assert host.shape == device.shape == (40, *portrait.image.shape)
+    psnr = 10 * np.log10(255**2 / max(((host - device) ** 2).mean(), 1e-12))
+    assert psnr > 40, psnr

@@ -95,6 +95,15 @@ def test_non_finite_chunk_is_replaced_by_the_warp_prior_and_logged_once(default_
     knot.push = lambda motion: motions.append(motion) or push(motion)
     weight = knot.streamer.model.blocks[0].attn.qkv.weight
     healthy = weight[0, 0].item()
+    sample = knot.streamer.sampler.sample
+
+    def sample_with_a_bad_weight(*args):  # the chunk's denoising goes wrong, nothing else
+        weight.data[0, 0] = bad
+        try:
+            return sample(*args)
+        finally:
+            weight.data[0, 0] = healthy
+
     chunks = []
     cfg = knot.streamer.cfg  # the pushes that complete a chunk: the first after K + k frames, then every K
     completing = list(range(cfg.chunk_frames + cfg.knot_frames - 1, 16, cfg.chunk_frames))
@@ -104,10 +113,8 @@ def test_non_finite_chunk_is_replaced_by_the_warp_prior_and_logged_once(default_
         pipeline.set_portrait(default_portrait)
         for i, frame in enumerate(demo_frames[:16]):
             broken = i in broken_pushes
-            if broken:
-                weight.data[0, 0] = bad
+            knot.streamer.sampler.sample = sample_with_a_bad_weight if broken else sample
             out = pipeline.process(frame, i / 30)
-            weight.data[0, 0] = healthy
             if out:
                 chunks.append((broken, out))
     assert [broken for broken, _ in chunks] == [i in broken_pushes for i in completing]

@@ -342,14 +342,21 @@ def test_nan_chunk_falls_back_to_the_warp_prior_and_generation_continues_finite(
     frames = driving_frames(CFG, 21)
     weight = model.blocks[0].attn.qkv.weight
     healthy = weight[0, 0].item()
+    sample = streamer.sampler.sample
+
+    def sample_with_a_bad_weight(*args):  # the chunk's denoising goes wrong, nothing else
+        weight.data[0, 0] = float("nan")
+        try:
+            return sample(*args)
+        finally:
+            weight.data[0, 0] = healthy
+
     chunks = []
     for i, (motion, warp, ts) in enumerate(frames):
         broken = i == 8  # the push that completes chunk 4
-        if broken:
-            weight.data[0, 0] = float("nan")
+        streamer.sampler.sample = sample_with_a_bad_weight if broken else sample
         out = streamer.push(motion, warp, ts)
         if broken:
-            weight.data[0, 0] = healthy
             assert out and all(f.fallback for f in out)
             assert torch.equal(latents(out), torch.stack([frames[f.index][1] for f in out]))
         if out:

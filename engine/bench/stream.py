@@ -48,6 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=int, default=WARMUP_FRAMES,
                         help="first frames left out of latency and stage shares (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON (default: %(default)s)")
+    parser.add_argument("--no-stages", action="store_true",
+                        help="leave the stage timers out: on a GPU they wait for it around every stage, which "
+                             "serialises the CPU and GPU work (use for the end-to-end figure)")
+    parser.add_argument("--frames-on-host", action="store_true",
+                        help="on a GPU, warp, crop and paste with OpenCV on the CPU (the path before the device one)")
     add_stream_arguments(parser)
     parser.add_argument("--random-weights", action="store_true",
                         help="untrained weights of the preset (speed only: for presets that ship no weights)")
@@ -100,9 +105,12 @@ def bench(args: argparse.Namespace) -> dict:
         portrait = load_portrait(args.portrait, tracker)
         stream = stream_config(args, get_preset(args.preset).stream) if args.animator == "knot" else None
         animator = build_animator(args.animator, args.preset, device, args.random_weights, stream)
+        if args.frames_on_host and hasattr(animator, "frames_on_device"):
+            animator.frames_on_device = False
         pipeline = AvatarPipeline(animator, tracker)
         pipeline.set_portrait(portrait)
-        instrument(pipeline, timer)
+        if not args.no_stages:
+            instrument(pipeline, timer)
         streamer = getattr(animator, "streamer", None)
         period = 1.0 / args.pace if args.pace > 0 else 0.0
         emitted = 0
@@ -163,7 +171,9 @@ def bench(args: argparse.Namespace) -> dict:
         "checkpoints": checkpoints,
         "latency_ms": latency_ms(measured[np.isfinite(measured)]),
         "lookahead_frames": lookahead,
-        "stages": stage_shares(timer, timed_s) if timed_frames else None,
+        "stages": stage_shares(timer, timed_s) if timed_frames and not args.no_stages else None,
+        "stage_timers": not args.no_stages,
+        "frames_on_device": bool(getattr(animator, "frames_on_device", False)),
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": describe_machine(device),
     }
@@ -196,8 +206,12 @@ def result_key(result: dict) -> str:
         k = result.get("stream", {}).get("chunk_frames")
         if k is not None and k != get_preset(result["preset"]).stream.chunk_frames:  # not the preset's K
             parts.append(f"K{k}")
+        if result["device"].startswith("cuda") and not result.get("frames_on_device", True):
+            parts.append("host-frames")
     if result["paced_fps"]:
         parts.append(f"paced{result['paced_fps']:g}")
+    if not result.get("stage_timers", True):
+        parts.append("untimed-stages")
     return "-".join(parts)
 
 

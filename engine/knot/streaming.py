@@ -41,8 +41,14 @@ class StreamFrame:
     latent: torch.Tensor  # (C, h, w)
     timestamp: float  # of the driving frame it answers
     index: int  # frame number since set_reference
-    fallback: bool = False  # True when the chunk was not finite and the warp prior was used instead
+    finite: torch.Tensor | None = None  # () bool on the device: False when the warp prior replaced the chunk
     payload: object = None  # what the caller pushed with its driving frame, handed back with the answer
+
+    @property
+    def fallback(self) -> bool:
+        """True when the chunk was not finite and the warp prior was used instead (reading it waits for the
+        chunk on a GPU; the streamer itself never does)."""
+        return self.finite is not None and not bool(self.finite)
 
 
 @dataclass
@@ -86,6 +92,7 @@ class KnotStreamer:
                                  device=self.device).to(self.dtype)
         self.pending: list[_Pending] = []
         self.knot_latents: torch.Tensor | None = None  # (1, k, C, h, w): last chunk's held-back frames
+        self._commit: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None  # last chunk's, not yet done
         self.chunk_start = 0  # absolute index of the next chunk's first frame (for reporting only)
         self.chunk_index = 0
         self.frames_out = 0
@@ -132,6 +139,7 @@ class KnotStreamer:
         """
         real = len(self.pending)
         first_index = self.frames_out
+        self._finish_last_chunk()
         out: list[StreamFrame] = []
         generated = self.cfg.knot_frames if self.knot_latents is not None else 0
         if real > generated:
@@ -142,9 +150,25 @@ class KnotStreamer:
             out += [StreamFrame(self.knot_latents[0, i], self.pending[i].timestamp, first_index + len(out) + i,
                                 payload=self.pending[i].payload)
                     for i in range(real)]
+        self._finish_last_chunk()
         self.pending, self.knot_latents = [], None
         self.frames_out = first_index + len(out)
         return out
+
+    def _finish_last_chunk(self) -> None:
+        """Step 5 of the last chunk, deferred to just before the next one samples: its emitted frames go into
+        the window if it was finite, then time is re-based by K. By then the caller has read that chunk's frames
+        (a GPU has finished it), so the finiteness test costs no wait of its own."""
+        if self._commit is None:
+            return
+        finite, window_frames, cond = self._commit
+        self._commit = None
+        if bool(finite):
+            self.sampler.commit(window_frames, cond)
+        elif not self._warned_nonfinite:
+            log.warning("generated chunk was not finite; using the warp prior for it (logged once)")
+            self._warned_nonfinite = True
+        self.cache.shift_window(-self.cfg.chunk_frames)
 
     @torch.no_grad()
     def _generate_chunk(self) -> list[StreamFrame]:
@@ -163,6 +187,7 @@ class KnotStreamer:
             i2v[:, :k] = self.knot_latents
             i2v_mask[:, :k] = 1.0
         cond = build_condition(motion, warp, i2v, i2v_mask, self.model.cfg.motion_scale)
+        self._finish_last_chunk()  # the last chunk's window commit and re-base (step 5), deferred to here
 
         # 2. Running ahead (idea 3): the window was re-based to this chunk by last chunk's shift_window(-K),
         # so this chunk starts at local time 0; re-rotating the cached reference keys to ahead_frames keeps
@@ -171,32 +196,29 @@ class KnotStreamer:
 
         # 3. Sample (idea 1, chunk-wise generation with a reference cache): few-step denoising of K + k frames,
         # each attending to [reference slots | window of the last W clean frames | this chunk].
+        # A chunk that is not finite is replaced by its warp priors, decided on the device (no wait for the GPU).
         latents = self.sampler.sample(cond, self.noise if self.cfg.fixed_noise else None)
-        fallback = not bool(torch.isfinite(latents).all())
-        if fallback:
-            if not self._warned_nonfinite:
-                log.warning("generated chunk was not finite; using the warp prior for it (logged once)")
-                self._warned_nonfinite = True
-            latents = warp.clone()
+        finite = torch.isfinite(latents).all()  # () bool, on the device
+        latents = torch.where(finite, latents, warp)
 
         # 4. Fuse the knot (idea 2): the first k frames were predicted by the last chunk too; the emitted ones
         # blend both predictions. This chunk's last k frames are held back as the next chunk's knot.
-        if self.knot_latents is not None and not fallback:
+        if self.knot_latents is not None:
             w = self.cfg.knot_fusion
-            latents[:, :k] = (1 - w) * self.knot_latents + w * latents[:, :k]
+            fused = (1 - w) * self.knot_latents + w * latents[:, :k]
+            latents[:, :k] = torch.where(finite, fused, latents[:, :k])
         emitted = latents[:, :K]
         self.knot_latents = latents[:, K:K + k] if k else None
 
         # 5. Commit and re-base (idea 1): the K emitted frames go into the sliding window as clean K/V (as
         # generated, or as their warp priors: StreamConfig.window_source); then time is re-based by K so the
-        # next chunk again starts at local time 0 and no index grows. A fallback chunk is not committed: its
-        # K/V may be non-finite and would poison every later chunk through the window.
-        if not fallback:
-            window_frames = emitted if self.cfg.window_source == "generated" else warp[:, :K]
-            self.sampler.commit(window_frames, cond[:, :K])
-        self.cache.shift_window(-K)
+        # next chunk again starts at local time 0 and no index grows. Done just before the next chunk samples
+        # (_finish_last_chunk), when the finiteness is known without waiting: a chunk that was not finite is
+        # not committed, its K/V could be non-finite and would poison every later chunk through the window.
+        window_frames = emitted if self.cfg.window_source == "generated" else warp[:, :K]
+        self._commit = (finite, window_frames, cond[:, :K])
 
-        out = [StreamFrame(emitted[0, i], frames[i].timestamp, self.frames_out + i, fallback, frames[i].payload)
+        out = [StreamFrame(emitted[0, i], frames[i].timestamp, self.frames_out + i, finite, frames[i].payload)
                for i in range(K)]
         self.pending = self.pending[K:]
         self.frames_out += K

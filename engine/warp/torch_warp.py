@@ -26,8 +26,11 @@ def _sample(image: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def warp_with_mesh_torch(image: torch.Tensor, mesh: WarpMesh, dst: np.ndarray, step: int = GRID_STEP) -> torch.Tensor:
-    """(H, W, 3) uint8 tensor (any device) of the portrait -> (H, W, 3) uint8 tensor warped to dst (478, 2)."""
+def warp_with_mesh_torch(image: torch.Tensor, mesh: WarpMesh, dst: np.ndarray, step: int = GRID_STEP,
+                         grey: bool | None = None) -> torch.Tensor:
+    """(H, W, 3) uint8 tensor (any device) of the portrait -> (H, W, 3) uint8 tensor warped to dst (478, 2).
+
+    grey: the portrait's `is_grey` when the caller knows it (no copy to the host per frame); None tests it."""
     dst = np.asarray(dst, dtype=np.float64)[:, :2]
     if np.abs(dst - mesh.src_vertices[: topo.NUM_LANDMARKS]).max() <= 1e-3:
         return image.clone()
@@ -46,8 +49,9 @@ def warp_with_mesh_torch(image: torch.Tensor, mesh: WarpMesh, dst: np.ndarray, s
             dense[py : py + patch.shape[0], px : px + patch.shape[1]] = torch.from_numpy(patch).to(device)
         out[:, y0:y1, x0:x1] = _sample(portrait, dense)
     out = out.round().clamp(0, 255)  # the CPU warp's remap rounds to uint8 before the mouth is painted
-    step = grey_sample_step(tuple(image.shape))  # the same pixel sample as the CPU warp's grey test
-    grey = is_grey(image[::step, ::step].cpu().numpy())
+    if grey is None:
+        step = grey_sample_step(tuple(image.shape))  # the same pixel sample as the CPU warp's grey test
+        grey = is_grey(image[::step, ::step].cpu().numpy())
     layer = mouth_layer(mesh.src_vertices[: topo.NUM_LANDMARKS], motion.dst_vertices[: topo.NUM_LANDMARKS],
                         tuple(image.shape[:2]), grey)
     if layer is not None:
