@@ -1,12 +1,12 @@
-"""QThread workers: capture (app/capture.py), generation (here), output (app/output_worker.py); portrait loading:
-app/portrait_loader.py. They talk
+"""QThread workers: capture (app/capture.py), tracking (app/tracking.py, started by generation), generation
+(here), output (app/output_worker.py); portrait loading: app/portrait_loader.py. They talk
 to the window by signals carrying numpy frames and to each other through bounded drop-oldest queues; the GUI
 thread never waits on them.
 
-    Capture ──(RGB, t)──► DropOldestQueue(2) ──► Generation ──image──► DropOldestQueue(2) ──► Output
-      │ frame_captured                             │ avatar_ready, landmarks_ready          (virtual camera,
-      ▼                                            ▼                                         recorder)
-    window: driving preview                      window: avatar preview, fps, latency
+    Capture ──(RGB, t)──► DropOldestQueue(2) ──► Tracking ──► DropOldestQueue(1) ──► Generation ──image──►
+      │ frame_captured                                                                │ avatar_ready,
+      ▼                                                                               ▼ landmarks_ready
+    window: driving preview                         DropOldestQueue(2) ──► Output (virtual camera, recorder)
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from app.engine_choice import (
 )
 from app.queues import DropOldestQueue, GuiGate, RateMeter
 from app.threads import POLL_S, StoppableThread
+from app.tracking import TrackingWorker
 from engine.animator_factory import is_out_of_memory, release_memory
 from engine.errors import KnotCamError
 
@@ -41,7 +42,7 @@ IDLE_FPS = 30.0  # rate of the idle frames
 
 
 class GenerationWorker(StoppableThread):
-    """Owns the tracker, the animator and the pipeline: driving frames in, avatar frames out.
+    """Owns the animator and the pipeline (and starts the tracking thread): driving frames in, avatar frames out.
 
     Portrait, animator and calibration requests are queued and run here between frames.
     """
@@ -60,6 +61,9 @@ class GenerationWorker(StoppableThread):
     ) -> None:
         super().__init__()
         self.frames_in = frames_in
+        self.tracked: DropOldestQueue = DropOldestQueue(1)  # (rgb, t, landmarks) from the tracking thread
+        self.tracking = TrackingWorker(frames_in, self.tracked)
+        self.tracking.failed.connect(self.failed.emit)
         self.output = output
         self.gate = GuiGate(4)  # a whole chunk of avatar frames may be on its way to the GUI
         self.landmark_gate = GuiGate(2)
@@ -99,21 +103,20 @@ class GenerationWorker(StoppableThread):
     def run(self) -> None:
         from engine.face.neutral_capture import NeutralCaptureConfig
         from engine.face.retarget import RetargetConfig
-        from engine.face.tracker import FaceTracker
         from engine.pipeline import AvatarPipeline
 
-        tracker = FaceTracker(static_image_mode=False)
+        self.tracking.start()
         try:
             built = self._build(self._choice)
             live = RetargetConfig(neutral_capture=NeutralCaptureConfig())  # a steady second, not any first frame
-            self._pipeline = AvatarPipeline(built.animator, tracker, live)
+            self._pipeline = AvatarPipeline(built.animator, None, live)  # tracked on the tracking thread
             self.animator_ready.emit(built.label, built.notice)
             self._loop()
         except Exception as err:  # noqa: BLE001 (report, keep the window alive)
             log.exception("generation failed")
             self.failed.emit(str(err) if isinstance(err, KnotCamError) else f"The avatar engine stopped: {err}.")
         finally:
-            tracker.close()
+            self.tracking.stop(5000)
 
     def _loop(self) -> None:
         meter, last_report = RateMeter(), 0.0
@@ -126,7 +129,7 @@ class GenerationWorker(StoppableThread):
                 last_report = now
                 self.fps_measured.emit(meter.rate(now))
             idling = time.monotonic() - last_input >= IDLE_AFTER_S
-            item = self.frames_in.get(min(POLL_S, 1.0 / IDLE_FPS) if idling else POLL_S)
+            item = self.tracked.get(min(POLL_S, 1.0 / IDLE_FPS) if idling else POLL_S)
             if not self._has_portrait:
                 continue
             now = time.monotonic()
@@ -139,9 +142,9 @@ class GenerationWorker(StoppableThread):
                     frames = self._pipeline.idle(now)
                     self.idle_frames += len(frames)
                 else:
-                    rgb, captured_at = item
+                    rgb, captured_at, landmarks = item
                     last_input = now
-                    frames = self._pipeline.process(rgb, captured_at)
+                    frames = self._pipeline.animate(landmarks, rgb.shape[:2], captured_at)
             except KnotCamError as err:
                 self.failed.emit(str(err))
                 continue
@@ -166,6 +169,7 @@ class GenerationWorker(StoppableThread):
         self._pipeline.set_portrait(portrait)  # a new retargeter: a new neutral capture
         self._has_portrait = True
         self.frames_in.clear()
+        self.tracked.clear()
         if self._framer is not None:
             self._framer.reset()
         self._report_calibration()

@@ -15,7 +15,9 @@ from engine.face.tracker import FaceTracker
 class AvatarPipeline:
     """Tracks the driving face, retargets it onto the portrait and animates the portrait."""
 
-    def __init__(self, animator: Animator, tracker: FaceTracker, retarget_config: RetargetConfig | None = None) -> None:
+    def __init__(self, animator: Animator, tracker: FaceTracker | None,
+                 retarget_config: RetargetConfig | None = None) -> None:
+        """tracker: None when the caller tracks elsewhere and only calls `animate` (the app's tracking thread)."""
         self.animator = animator
         self.tracker = tracker
         self.retarget_config = retarget_config
@@ -50,9 +52,18 @@ class AvatarPipeline:
         """(H, W, 3) uint8 RGB driving frame at `timestamp` (monotonic seconds) -> frames that became ready."""
         if self.retargeter is None:
             raise RuntimeError("AvatarPipeline.process called before set_portrait")
-        self.last_landmarks = self.tracker.track(frame_rgb)
-        height, width = frame_rgb.shape[:2]
-        self.last_motion = self.retargeter.retarget(self.last_landmarks, timestamp, (width, height))
+        if self.tracker is None:
+            raise RuntimeError("AvatarPipeline.process needs a tracker; without one, call animate")
+        return self.animate(self.tracker.track(frame_rgb), frame_rgb.shape[:2], timestamp)
+
+    def animate(self, landmarks: np.ndarray | None, frame_size: tuple[int, int], timestamp: float) -> list[AvatarFrame]:
+        """The steps after tracking: (478, 3) driving landmarks (None: no face) of a frame of (height, width)
+        at `timestamp` -> frames that became ready. For a caller that tracks on another thread."""
+        if self.retargeter is None:
+            raise RuntimeError("AvatarPipeline.animate called before set_portrait")
+        self.last_landmarks = landmarks
+        height, width = frame_size
+        self.last_motion = self.retargeter.retarget(landmarks, timestamp, (width, height))
         return self.animator.push(self.last_motion)
 
     def idle(self, timestamp: float) -> list[AvatarFrame]:
