@@ -1,6 +1,7 @@
 """TrackingWorker: the driving face tracked on its own thread, beside generation.
 
-    capture ──(RGB, t)──► DropOldestQueue(2) ──► TrackingWorker ──(RGB, t, landmarks)──► DropOldestQueue(1) ──► generation
+    capture ──(RGB, t)──► DropOldestQueue(2) ──► TrackingWorker ──(RGB, t, landmarks)──► DropOldestQueue(1)
+        ──► generation
 
 mediapipe (~5-7 ms a frame on one core) then runs while the animator generates the previous frame, so on a
 2-core machine tracking no longer adds to the time per avatar frame. The queue after it holds one frame: when
