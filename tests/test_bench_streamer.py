@@ -65,3 +65,31 @@ def test_bench_replays_recorded_landmarks_with_untrained_weights_of_a_preset(tmp
     run = json.loads(out.read_text())["knot-tiny-cpu"]
     assert run["frames_out"] == 125  # past the clip's end: the looped frames were found in the recording
     assert run["weights"] == "untrained (speed only)" and run["tracker"].startswith("mediapipe answers replayed")
+
+
+@pytest.mark.skipif(not default_weights_path("tiny").is_file(), reason="tiny weights not installed")
+def test_drift_run_records_the_models_correction_and_sharpness_early_and_late(tmp_path):
+    import numpy as np
+
+    from engine.bench.drift import DriftMeter
+    from engine.face.portrait import load_portrait
+    from engine.face.retarget import Retargeter
+    from engine.face.tracker import FaceTracker
+    from engine.knot.knot_animator import load_default_knot_animator
+    from engine.video import VideoFileSource
+    from tests.conftest import DEMO_CLIP, PORTRAITS
+
+    animator = load_default_knot_animator("tiny")
+    meter = DriftMeter(animator, 40)
+    with FaceTracker() as tracker, VideoFileSource(DEMO_CLIP) as source:
+        portrait = load_portrait(PORTRAITS / "astronaut.png", tracker)
+        animator.set_portrait(portrait)
+        retargeter = Retargeter(portrait.landmarks)
+        for i in range(40):
+            animator.push(retargeter.retarget(tracker.track(source.read()), i / 30))
+    animator.flush()
+    assert np.isfinite(meter.correction).all() and (meter.correction > 0).all()  # the model does change the warp
+    assert np.isfinite(meter.sharpness).all() and (meter.sharpness > 0).all()
+    summary = meter.summary()
+    assert summary["early_frames"] == summary["late_frames"] == [0, 39]  # a short stream: one window, clipped
+    assert summary["correction_rms"]["late_over_early"] == 1.0

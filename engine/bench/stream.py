@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from engine.assets import BENCH_RESULTS_DIR, DEFAULT_PORTRAIT, DEMO_CLIP, shown
+from engine.bench.drift import DriftMeter
 from engine.bench.machine import describe_machine  # light: its heavy imports are inside the function
 from engine.bench.stages import StageTimer, cuda_mb, instrument, latency_ms, rss_mb, stage_shares
 from engine.cli.stream_options import add_stream_arguments, stream_config
@@ -51,6 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-stages", action="store_true",
                         help="leave the stage timers out: on a GPU they wait for it around every stage, which "
                              "serialises the CPU and GPU work (use for the end-to-end figure)")
+    parser.add_argument("--drift", action="store_true",
+                        help="also record the model's correction and the frames' sharpness per frame: minute 1 "
+                             "against minute 10 (use --frames 18000)")
     parser.add_argument("--frames-on-host", action="store_true",
                         help="on a GPU, warp, crop and paste with OpenCV on the CPU (the path before the device one)")
     add_stream_arguments(parser)
@@ -111,6 +115,7 @@ def bench(args: argparse.Namespace) -> dict:
         pipeline.set_portrait(portrait)
         if not args.no_stages:
             instrument(pipeline, timer)
+        drift = DriftMeter(animator, args.frames) if args.drift and hasattr(animator, "compose") else None
         streamer = getattr(animator, "streamer", None)
         period = 1.0 / args.pace if args.pace > 0 else 0.0
         emitted = 0
@@ -173,6 +178,7 @@ def bench(args: argparse.Namespace) -> dict:
         "lookahead_frames": lookahead,
         "stages": stage_shares(timer, timed_s) if timed_frames and not args.no_stages else None,
         "stage_timers": not args.no_stages,
+        "drift": drift.summary() if drift is not None else None,
         "frames_on_device": bool(getattr(animator, "frames_on_device", False)),
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": describe_machine(device),
@@ -212,6 +218,8 @@ def result_key(result: dict) -> str:
         parts.append(f"paced{result['paced_fps']:g}")
     if not result.get("stage_timers", True):
         parts.append("untimed-stages")
+    if result.get("drift"):
+        parts.append("drift")
     return "-".join(parts)
 
 
