@@ -93,3 +93,13 @@ def test_drift_run_records_the_models_correction_and_sharpness_early_and_late(tm
     summary = meter.summary()
     assert summary["early_frames"] == summary["late_frames"] == [0, 39]  # a short stream: one window, clipped
     assert summary["correction_rms"]["late_over_early"] == 1.0
+
+
+def test_bench_with_tracking_on_a_second_thread_animates_every_frame_in_order(tmp_path):
+    out = tmp_path / "streamer.json"
+    assert main(["bench", "--animator", "warp", "--frames", "30", "--warmup", "5", "--tracking-thread",
+                 "--out", str(out)]) == 0
+    run = json.loads(out.read_text())["warp-tracking-thread"]
+    assert run["frames"] == run["frames_out"] == 30 and run["tracking_thread"]
+    assert "tracking" not in run["stages"]["per_frame_ms"]  # it overlaps the other stages: not timed
+    assert 0 < run["latency_ms"]["median"] <= run["latency_ms"]["p95"]

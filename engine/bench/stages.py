@@ -78,7 +78,8 @@ def instrument(pipeline, timer: StageTimer) -> None:
     """Wrap the pipeline's stages (after set_portrait, which makes the retargeter) in `timer`."""
     from engine.knot.knot_animator import KnotAnimator
 
-    timer.wrap(pipeline.tracker, "track", "tracking")
+    if pipeline.tracker is not None:  # None: tracked on its own thread (bench --tracking-thread), not timed
+        timer.wrap(pipeline.tracker, "track", "tracking")
     timer.wrap(pipeline.retargeter, "retarget", "retarget")
     animator = pipeline.animator
     timer.wrap(animator, "push", "animator")
@@ -91,8 +92,8 @@ def instrument(pipeline, timer: StageTimer) -> None:
 
 def stage_shares(timer: StageTimer, total_s: float) -> dict:
     """ms per driving frame and share of the wall time for each stage; inner animator stages as shares of it."""
-    frames = max(timer.calls.get("tracking", 0), 1)
-    top = {name: timer.seconds[name] for name in ("tracking", "retarget", "animator")}
+    frames = max(timer.calls.get("retarget", 0), 1)
+    top = {name: timer.seconds[name] for name in ("tracking", "retarget", "animator") if name in timer.seconds}
     top["driving video read + loop"] = max(total_s - sum(top.values()), 0.0)
     out = {"per_frame_ms": {k: round(v / frames * 1000, 2) for k, v in top.items()},
            "share_of_total": {k: round(v / total_s, 3) for k, v in top.items()}}

@@ -52,6 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-stages", action="store_true",
                         help="leave the stage timers out: on a GPU they wait for it around every stage, which "
                              "serialises the CPU and GPU work (use for the end-to-end figure)")
+    parser.add_argument("--tracking-thread", action="store_true",
+                        help="read and track the driving frames on a second thread, up to two frames ahead, as the "
+                             "app does (the tracking stage is then not timed: it overlaps the others)")
     parser.add_argument("--drift", action="store_true",
                         help="also record the model's correction and the frames' sharpness per frame: minute 1 "
                              "against minute 10 (use --frames 18000)")
@@ -111,7 +114,7 @@ def bench(args: argparse.Namespace) -> dict:
         animator = build_animator(args.animator, args.preset, device, args.random_weights, stream)
         if args.frames_on_host and hasattr(animator, "frames_on_device"):
             animator.frames_on_device = False
-        pipeline = AvatarPipeline(animator, tracker)
+        pipeline = AvatarPipeline(animator, None if args.tracking_thread else tracker)
         pipeline.set_portrait(portrait)
         if not args.no_stages:
             instrument(pipeline, timer)
@@ -122,14 +125,13 @@ def bench(args: argparse.Namespace) -> dict:
         window_start, window_frames = time.perf_counter(), 0
         started = time.perf_counter()
         timed_from = started
-        for i in range(args.frames):
+        driving = (tracked_on_a_thread if args.tracking_thread else tracked_in_line)(source, tracker, args.frames,
+                                                                                     period, started)
+        for i, (frame, captured_at, landmarks) in enumerate(driving):
             if i == args.warmup:
                 timer.reset()
                 timed_from = time.perf_counter()
-            if period:
-                time.sleep(max(0.0, started + i * period - time.perf_counter()))
-            frame = source.read()
-            out = pipeline.process(frame, time.monotonic())
+            out = pipeline.animate(landmarks, frame.shape[:2], captured_at)
             now = time.monotonic()
             for avatar in out:
                 if avatar.index < args.frames:
@@ -178,6 +180,7 @@ def bench(args: argparse.Namespace) -> dict:
         "lookahead_frames": lookahead,
         "stages": stage_shares(timer, timed_s) if timed_frames and not args.no_stages else None,
         "stage_timers": not args.no_stages,
+        "tracking_thread": args.tracking_thread,
         "drift": drift.summary() if drift is not None else None,
         "frames_on_device": bool(getattr(animator, "frames_on_device", False)),
         "date": time.strftime("%Y-%m-%d %H:%M"),
@@ -194,6 +197,42 @@ def bench(args: argparse.Namespace) -> dict:
             "chunk_ms": (round(last["chunk_ms"]["median"] / first["chunk_ms"]["median"] - 1, 4)
                          if first["chunk_ms"] else None)}
     return result
+
+
+def _paced_read(source, i: int, period: float, started: float):
+    """The i-th driving frame, read no earlier than a live camera at `period` would give it; (frame, t)."""
+    if period:
+        time.sleep(max(0.0, started + i * period - time.perf_counter()))
+    return source.read(), time.monotonic()
+
+
+def tracked_in_line(source, tracker, frames: int, period: float, started: float):
+    """(frame, t, landmarks) per driving frame, tracked on this thread just before it is animated."""
+    for i in range(frames):
+        frame, t = _paced_read(source, i, period, started)
+        yield frame, t, tracker.track(frame)
+
+
+def tracked_on_a_thread(source, tracker, frames: int, period: float, started: float):
+    """The same, read and tracked on a second thread up to two frames ahead (the app's TrackingWorker)."""
+    import queue
+    import threading
+
+    ready: queue.Queue = queue.Queue(maxsize=2)
+
+    def track_all() -> None:
+        try:
+            for i in range(frames):
+                frame, t = _paced_read(source, i, period, started)
+                ready.put((frame, t, tracker.track(frame)))
+        finally:
+            ready.put(None)
+
+    worker = threading.Thread(target=track_all, name="bench-tracking", daemon=True)
+    worker.start()
+    while (item := ready.get()) is not None:
+        yield item
+    worker.join()
 
 
 def _chunk_ms(streamer) -> dict | None:
@@ -216,6 +255,8 @@ def result_key(result: dict) -> str:
             parts.append("host-frames")
     if result["paced_fps"]:
         parts.append(f"paced{result['paced_fps']:g}")
+    if result.get("tracking_thread"):
+        parts.append("tracking-thread")
     if not result.get("stage_timers", True):
         parts.append("untimed-stages")
     if result.get("drift"):
