@@ -20,9 +20,21 @@ from engine.warp.source_map import build_source_map
 def _sample(image: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
     """image (1, 3, H, W) float, where (h, w, 2) source pixels (x, y) -> (3, h, w), edges replicated."""
     h, w = image.shape[-2:]
-    scale = torch.tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], device=where.device)
-    grid = where * scale - 1.0  # align_corners=True: pixel centres at -1 .. 1
+    # align_corners=True: pixel centres at -1 .. 1 (scalars, so no small tensor is copied to the device)
+    grid = torch.stack((where[..., 0] * (2.0 / max(w - 1, 1)), where[..., 1] * (2.0 / max(h - 1, 1))), dim=-1) - 1.0
     return F.grid_sample(image, grid[None], mode="bilinear", padding_mode="border", align_corners=True)[0]
+
+
+def _upload(arrays: list[np.ndarray], device: torch.device) -> list[torch.Tensor]:
+    """Host arrays -> float32 tensors of the same shapes on `device`, in one copy (a frame's plan is a few
+    small arrays: one transfer instead of one each)."""
+    flat = np.concatenate([np.asarray(a, np.float32).ravel() for a in arrays]) if arrays else np.zeros(0, np.float32)
+    packed = torch.from_numpy(flat).to(device)
+    out, at = [], 0
+    for a in arrays:
+        out.append(packed[at:at + a.size].view(a.shape))
+        at += a.size
+    return out
 
 
 @torch.no_grad()
@@ -37,32 +49,33 @@ def warp_with_mesh_torch(image: torch.Tensor, mesh: WarpMesh, dst: np.ndarray, s
     device = image.device
     motion = frame_motion(mesh, dst)
     source = build_source_map(motion, step)
-    portrait = image.permute(2, 0, 1)[None].float()  # (1, 3, H, W)
-    out = portrait[0].clone()
-    if source is not None:
-        x0, y0, x1, y1 = source.box
-        s = source.step
-        coarse = torch.from_numpy(source.coarse).to(device).permute(2, 0, 1)[None]  # (1, 2, gh, gw)
-        dense = F.interpolate(coarse, scale_factor=s, mode="bilinear", align_corners=False)[0]
-        dense = dense[:, s : s + y1 - y0, s : s + x1 - x0].permute(1, 2, 0).contiguous()  # (h, w, 2)
-        for py, px, patch in source.patches:
-            dense[py : py + patch.shape[0], px : px + patch.shape[1]] = torch.from_numpy(patch).to(device)
-        out[:, y0:y1, x0:x1] = _sample(portrait, dense)
-    out = out.round().clamp(0, 255)  # the CPU warp's remap rounds to uint8 before the mouth is painted
     if grey is None:
         step = grey_sample_step(tuple(image.shape))  # the same pixel sample as the CPU warp's grey test
         grey = is_grey(image[::step, ::step].cpu().numpy())
     layer = mouth_layer(mesh.src_vertices[: topo.NUM_LANDMARKS], motion.dst_vertices[: topo.NUM_LANDMARKS],
                         tuple(image.shape[:2]), grey)
+    plan = [] if source is None else [source.coarse, *(patch for _, _, patch in source.patches)]
+    if layer is not None:
+        plan += [layer.sample_map, layer.gain, layer.tint, layer.alpha]
+    on_device = iter(_upload(plan, device))
+    portrait = image.permute(2, 0, 1)[None].float()  # (1, 3, H, W)
+    out = portrait[0].clone()
+    if source is not None:
+        x0, y0, x1, y1 = source.box
+        s = source.step
+        coarse = next(on_device).permute(2, 0, 1)[None]  # (1, 2, gh, gw)
+        dense = F.interpolate(coarse, scale_factor=s, mode="bilinear", align_corners=False)[0]
+        dense = dense[:, s : s + y1 - y0, s : s + x1 - x0].permute(1, 2, 0).contiguous()  # (h, w, 2)
+        for py, px, patch in source.patches:
+            dense[py : py + patch.shape[0], px : px + patch.shape[1]] = next(on_device)
+        out[:, y0:y1, x0:x1] = _sample(portrait, dense)
+    out = out.round().clamp(0, 255)  # the CPU warp's remap rounds to uint8 before the mouth is painted
     if layer is not None:
         x0, y0, x1, y1 = layer.box
-
-        def on_device(a: np.ndarray) -> torch.Tensor:
-            return torch.from_numpy(a).to(device).permute(2, 0, 1)  # (c, h, w)
-
-        sample = _sample(portrait, torch.from_numpy(layer.sample_map).to(device))
-        colour = sample * on_device(layer.gain) + on_device(layer.tint)
-        alpha = on_device(layer.alpha)
+        sample_map, gain, tint, alpha = (next(on_device) for _ in range(4))
+        sample = _sample(portrait, sample_map)
+        colour = sample * gain.permute(2, 0, 1) + tint.permute(2, 0, 1)
+        alpha = alpha.permute(2, 0, 1)  # (1, h, w)
         region = out[:, y0:y1, x0:x1]
         out[:, y0:y1, x0:x1] = (region * (1 - alpha) + colour * alpha).clamp(0, 255).add(0.5).floor()
     return out.permute(1, 2, 0).to(torch.uint8)
