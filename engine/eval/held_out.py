@@ -38,23 +38,6 @@ class HeldOutClip:
     frames: int = 120
 
 
-def read_clip(clip: HeldOutClip, tracker) -> DrivingClip:
-    """Read and track the clip's frame range (tracking mode, in order)."""
-    from engine.video import VideoFileSource
-
-    frames = []
-    with VideoFileSource(clip.path) as source:
-        fps = source.fps
-        for i, frame in enumerate(source):
-            if i >= clip.start + clip.frames:
-                break
-            if i >= clip.start:
-                frames.append(frame)
-    nan = np.full((topo.NUM_LANDMARKS, 3), np.nan, np.float32)
-    tracked = [tracker.track(f) for f in frames]
-    return DrivingClip(frames, np.stack([nan if t is None else t for t in tracked]), fps, float("nan"))
-
-
 def _box(points: np.ndarray, shape: tuple[int, ...], grow: float = 0.0) -> tuple[slice, slice]:
     lo, hi = points.min(axis=0), points.max(axis=0)
     pad = (hi - lo) * grow

@@ -105,8 +105,6 @@ def run(args: argparse.Namespace) -> int:
                                f"{', '.join(s.name for s in systems)}.")
         systems = [s for s in systems if s.name in wanted]
 
-    from engine.eval.held_out import read_clip
-
     with FaceTracker() as tracker:
         portrait = load_portrait(args.portrait, tracker)
         clip = track_clip(args.driving, tracker)
@@ -114,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     held = {}  # name -> (clip, portrait, motions)
     for spec in held_out_clips(args.held_out, args.quick):
         with FaceTracker() as tracker:
-            h_clip = read_clip(spec, tracker)
+            h_clip = track_clip(spec.path, tracker, spec.start, spec.frames)
             h_portrait = load_portrait(h_clip.frames[0], tracker, name=f"{spec.name} frame 0")
         held[spec.name] = (h_clip, h_portrait, retarget_clip(h_portrait, h_clip, len(h_clip.frames)))
     cross_motions = retarget_clip(portrait, clip, plan.total_frames)

@@ -7,6 +7,7 @@ in push/flush is counted as its speed, so tracking, which every system shares, d
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -75,10 +76,10 @@ class DrivingClip:
         return lm if np.isfinite(lm).all() else None
 
 
-def track_clip(path: Path, tracker: FaceTracker) -> DrivingClip:
-    """Read a whole driving clip and track its face in tracking mode."""
+def track_clip(path: Path, tracker: FaceTracker, start: int = 0, count: int | None = None) -> DrivingClip:
+    """Read a driving clip (frames start .. start + count, default all) and track its face in tracking mode."""
     with VideoFileSource(path) as source:
-        frames = list(source)
+        frames = list(itertools.islice(source, start, None if count is None else start + count))
         fps = source.fps
     start = time.perf_counter()
     tracked = [tracker.track(f) for f in frames]
