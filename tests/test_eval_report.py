@@ -17,8 +17,8 @@ from engine.eval.scoring import QUICK, EvalPlan, Scores, chunk_ids_for_jump
 from engine.eval.systems import standard_systems
 from tests.conftest import REPO
 
-SYSTEM_NAMES = ["warp", "knot", "generated window", "no knot", "no running ahead", "no reference cache",
-                "short window", "long window"]
+SYSTEM_NAMES = ["warp", "warp, blurred", "knot", "generated window", "no knot", "no running ahead",
+                "no reference cache", "short window", "long window"]
 
 
 def test_each_ablation_changes_exactly_one_switch_of_the_generated_window_system():
@@ -28,11 +28,32 @@ def test_each_ablation_changes_exactly_one_switch_of_the_generated_window_system
     gen = systems["generated window"].stream
     assert base.window_source == "warp_prior" and gen == replace(base, window_source="generated")
     changed = {name: [f.name for f in fields(StreamConfig) if getattr(s.stream, f.name) != getattr(gen, f.name)]
-               for name, s in systems.items() if name not in ("warp", "knot", "generated window")}
+               for name, s in systems.items() if name not in ("warp", "warp, blurred", "knot", "generated window")}
     assert changed == {"no knot": ["knot_frames"], "no running ahead": ["running_ahead"],
                        "no reference cache": ["use_reference_cache"], "short window": ["window_frames"],
                        "long window": ["window_frames"]}
     assert (systems["short window"].stream.window_frames, systems["long window"].stream.window_frames) == (3, 12)
+    blurred = systems["warp, blurred"]
+    assert blurred.stream is None and blurred.blur_sigma > 0 and all(
+        s.blur_sigma == 0 for name, s in systems.items() if name != "warp, blurred")
+
+
+def test_the_blur_reference_gives_the_warps_frames_softer_and_nothing_else(default_portrait, demo_landmarks):
+    from engine.eval.blurred import BlurredAnimator
+    from engine.eval.metrics import sharpness
+    from engine.face.retarget import Retargeter
+    from engine.warp import WarpAnimator
+
+    warp, blurred = WarpAnimator(), BlurredAnimator(WarpAnimator(), 1.0)
+    retargeter = Retargeter(default_portrait.landmarks)
+    motions = [retargeter.retarget(lm, i / 30) for i, lm in enumerate(demo_landmarks[:8])]
+    for animator in (warp, blurred):
+        animator.set_portrait(default_portrait)
+    for m in motions:
+        (sharp,), (soft,) = warp.push(m), blurred.push(m)
+        assert (soft.timestamp, soft.index, soft.image.shape) == (sharp.timestamp, sharp.index, sharp.image.shape)
+        assert sharpness(soft.image) < 0.8 * sharpness(sharp.image)
+        assert np.abs(soft.image.astype(int) - sharp.image).mean() < 6  # softer, not another picture
 
 
 def test_full_plan_compares_minute_10_with_minute_1_at_30_fps():

@@ -24,19 +24,28 @@ from engine.video import VideoFileSource
 
 @dataclass(frozen=True)
 class System:
-    """One animator configuration under evaluation; `stream` None is the warp baseline."""
+    """One animator configuration under evaluation; `stream` None is the warp baseline. `blur_sigma` > 0: its
+    frames blurred (engine/eval/blurred.py), a reference for what softness alone does to the metrics."""
 
     name: str
     description: str
     stream: StreamConfig | None
+    blur_sigma: float = 0.0
+
+
+REFERENCE_BLUR_SIGMA = 1.0  # px: the blur of the "warp, blurred" reference row
 
 
 def standard_systems(base: StreamConfig) -> list[System]:
-    """Warp baseline; Knot Forcing with `base`; the paper's window of generated frames; and the ablations of
-    the paper's ideas, each one switch changed from that generated-window configuration."""
+    """Warp baseline (and its blurred reference); Knot Forcing with `base`; the paper's window of generated
+    frames; and the ablations of the paper's ideas, each one switch changed from that generated-window
+    configuration."""
     gen = replace(base, window_source="generated")
     return [
         System("warp", "piecewise-affine warp of the portrait (baseline, and the DiT's warp prior)", None),
+        System("warp, blurred", "reference only, not a product: the warp's frames through a Gaussian blur of sigma "
+                                f"{REFERENCE_BLUR_SIGMA:g} px (what a softer picture alone does to PSNR and SSIM)",
+               None, REFERENCE_BLUR_SIGMA),
         System("knot", f"Knot Forcing as shipped (K={base.chunk_frames}, k={base.knot_frames}, "
                        f"W={base.window_frames}, window of {base.window_source.replace('_', ' ')} latents)", base),
         System("generated window", "the window keeps the generated latents (the paper's design); the rows below "
@@ -57,8 +66,14 @@ def build_animator(system: System, weights: Path, device: str) -> Animator:
     from engine.animator_factory import AnimatorSpec, load_animator
 
     if system.stream is None:
-        return load_animator(AnimatorSpec("warp"))
-    return load_animator(AnimatorSpec("knot", None, device, Path(weights), system.stream))
+        animator = load_animator(AnimatorSpec("warp"))
+    else:
+        animator = load_animator(AnimatorSpec("knot", None, device, Path(weights), system.stream))
+    if system.blur_sigma > 0:
+        from engine.eval.blurred import BlurredAnimator
+
+        return BlurredAnimator(animator, system.blur_sigma)
+    return animator
 
 
 @dataclass
