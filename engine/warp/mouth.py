@@ -95,10 +95,13 @@ def mouth_layer(src: np.ndarray, dst: np.ndarray, image_size: tuple[int, int],
     lower_half = np.concatenate([a, mid, b, src[_LOWER][::-1]])
     shown_up = polygon_mask(shape, upper_half + shift_up - origin)
     shown_lo = polygon_mask(shape, lower_half + shift_lo - origin)
-    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
-    use_lower = (shown_lo > shown_up)[..., None]
-    shift = np.where(use_lower, shift_lo, shift_up).astype(np.float32)  # (h, w, 2)
-    sample_map = np.stack([xs, ys], axis=-1) + origin.astype(np.float32) - shift
+    xs = np.arange(shape[1], dtype=np.float32)[None, :]  # (1, w) and (h, 1): what depends on one only stays 1-D
+    ys = np.arange(shape[0], dtype=np.float32)[:, None]
+    use_lower = shown_lo > shown_up
+    up32, lo32, origin32 = shift_up.astype(np.float32), shift_lo.astype(np.float32), origin.astype(np.float32)
+    sample_map = np.empty((*shape, 2), dtype=np.float32)
+    sample_map[..., 0] = (xs + origin32[0]) - np.where(use_lower, lo32[0], up32[0])
+    sample_map[..., 1] = (ys + origin32[1]) - np.where(use_lower, lo32[1], up32[1])
     shown = np.minimum(shown_up + shown_lo, 1.0)[..., None]
     depth, under_lip, tongue = _cavity_coordinates(xs, ys, dst - origin)
     cavity = _CAVITY_COLOUR * (1.0 - tongue) + _TONGUE_COLOUR * tongue
@@ -108,22 +111,24 @@ def mouth_layer(src: np.ndarray, dst: np.ndarray, image_size: tuple[int, int],
     gain = shown  # the portrait's own teeth and cavity carry their own shading
     tint = (1.0 - shown) * cavity * shade
     box = (int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
-    return MouthLayer(box, sample_map.astype(np.float32), gain.astype(np.float32), tint.astype(np.float32),
-                      alpha[..., None])
+    return MouthLayer(box, sample_map, gain.astype(np.float32), tint.astype(np.float32), alpha[..., None])
 
 
 def _cavity_coordinates(xs: np.ndarray, ys: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(h, w, 1) each: depth (1 at the back of the mouth, 0 at the lips), the upper lip's shadow, tongue share."""
+    """(h, w, 1) each: depth (1 at the back of the mouth, 0 at the lips), the upper lip's shadow, tongue share.
+
+    xs (1, w) and ys (h, 1): the lip lines and the across share are computed once per column.
+    """
     up, down = lm[list(topo.INNER_LIP_UPPER)], lm[list(topo.INNER_LIP_LOWER)]
     top = np.interp(xs, *_sorted(up))
     bottom = np.interp(xs, *_sorted(down))
     height = np.maximum(bottom - top, 1.0)
-    t = np.clip((ys - top) / height, 0.0, 1.0)  # 0 at the upper lip, 1 at the lower
+    t = np.minimum(np.maximum((ys - top) / height, 0.0), 1.0)  # 0 at the upper lip, 1 at the lower
     left, right = up[:, 0].min(), up[:, 0].max()
-    q = np.clip((xs - left) / max(right - left, 1.0), 0.0, 1.0)
+    q = np.minimum(np.maximum((xs - left) / max(right - left, 1.0), 0.0), 1.0)
     depth = np.sqrt(4 * t * (1 - t) * 4 * q * (1 - q))
     under_lip = np.exp(-t / 0.25)
-    tongue = np.clip((t - 0.5) / 0.5, 0.0, 1.0) ** 2
+    tongue = np.maximum((t - 0.5) / 0.5, 0.0) ** 2  # t <= 1
     return depth[..., None], under_lip[..., None], tongue[..., None]
 
 
