@@ -150,7 +150,7 @@ class FoldGraph:
         free = collapsible | pinned[triangles].all(axis=1)
         both = np.concatenate([edges, edges[:, ::-1]])
         neighbour_offsets, neighbours = _csr(both[:, 0], both[:, 1], num_vertices)
-        corners = tuple(np.ascontiguousarray(column) for column in triangles.T)
+        corners = tuple(column.astype(np.intp) for column in triangles.T)  # contiguous, for take
         return cls(triangles, orientation, free, pinned, neighbour_offsets, neighbours, corners)
 
 
@@ -167,16 +167,17 @@ def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.n
     t0, t1, t2 = graph.corners
 
     def oriented_areas(p: np.ndarray) -> np.ndarray:  # signed_areas(p[tris]) * orientation, the same arithmetic
-        x, y = p[:, 0], p[:, 1]
-        x0, y0 = x[t0], y[t0]
-        return ((x[t1] - x0) * (y[t2] - y0) - (y[t1] - y0) * (x[t2] - x0)) * orientation
+        x, y = np.ascontiguousarray(p[:, 0]), np.ascontiguousarray(p[:, 1])  # take from contiguous: ~2x faster
+        x0, y0 = x.take(t0), y.take(t0)
+        return ((x.take(t1) - x0) * (y.take(t2) - y0) - (y.take(t1) - y0) * (x.take(t2) - x0)) * orientation
 
     rigid_area = oriented_areas(rigid)
     floor = np.where(graph.free, -np.inf, np.minimum(MIN_AREA_FRACTION * np.abs(rigid_area), rigid_area))
     bad = oriented_areas(wanted) < floor
     if not bad.any():
         return wanted  # most frames: nothing folds
-    movable = ~graph.pinned & (np.abs(wanted - rigid).max(axis=1) > 0)
+    moved = wanted != rigid
+    movable = ~graph.pinned & (moved[:, 0] | moved[:, 1])
     pos = wanted.copy()
 
     def offenders() -> np.ndarray:  # sorted unique movable vertices of the bad triangles
