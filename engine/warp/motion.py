@@ -25,6 +25,11 @@ _SMOOTH_STEPS = 32
 PINNED = tuple(sorted(set(topo.OUTER_LIPS + topo.INNER_LIPS)))  # the relaxation never moves these
 EYES = ((topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER, topo.RIGHT_IRIS),
         (topo.LEFT_EYE_UPPER, topo.LEFT_EYE_LOWER, topo.LEFT_IRIS))
+_RIGID = np.array(topo.RIGID, dtype=np.intp)
+# per eye, as index arrays built once: the corners, the lids without them, and every point the closing moves
+_EYE_INDICES = tuple((upper[0], upper[-1], np.array(upper[1:-1], dtype=np.intp), np.array(lower[1:-1], dtype=np.intp),
+                      np.array(list(upper[1:-1]) + list(lower[1:-1]) + list(iris), dtype=np.intp))
+                     for upper, lower, iris in EYES)
 
 
 @dataclass(frozen=True)
@@ -57,8 +62,7 @@ class Similarity:
 
 def head_similarity(src: np.ndarray, dst: np.ndarray) -> Similarity:
     """Least-squares similarity taking the portrait's rigid landmarks (478, 2) onto the driving ones."""
-    rigid = list(topo.RIGID)
-    a, b = src[rigid], dst[rigid]
+    a, b = src.take(_RIGID, axis=0), dst.take(_RIGID, axis=0)
     mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
     za = (a - mu_a) @ np.array([1.0, 1j])
     zb = (b - mu_b) @ np.array([1.0, 1j])
@@ -83,22 +87,20 @@ def close_shut_eyes(src: np.ndarray, dst: np.ndarray, scale: float) -> np.ndarra
     A lid gap of a pixel or two would show the portrait's whole sclera squashed into a white line.
     """
     out = dst.copy()
-    for upper, lower, iris in EYES:
-        up, lo = list(upper[1:-1]), list(lower[1:-1])
+    for first, last, up, lo, inside in _EYE_INDICES:
         gap_src = np.linalg.norm(src[up] - src[lo], axis=1).mean() * scale
         gap_dst = np.linalg.norm(dst[up] - dst[lo], axis=1).mean()
         ratio = gap_dst / max(gap_src, 1e-9)
-        t = np.clip((ratio - _EYE_SHUT) / (_EYE_OPEN - _EYE_SHUT), 0.0, 1.0)
+        t = min(max((ratio - _EYE_SHUT) / (_EYE_OPEN - _EYE_SHUT), 0.0), 1.0)  # a scalar: np.clip costs more
         keep = t * t * (3 - 2 * t)  # share of the gap kept
         if keep >= 1.0:
             continue
-        corner_a, corner_b = dst[upper[0]], dst[upper[-1]]
+        corner_a, corner_b = dst[first], dst[last]
         along = (corner_b - corner_a) / max(np.linalg.norm(corner_b - corner_a), 1e-9)
         normal = np.array([-along[1], along[0]])
         meet = dst[lo] + _LIDS_MEET_AT * (dst[up] - dst[lo])  # (7, 2)
         u_meet = (meet - corner_a) @ along
         order = np.argsort(u_meet)
-        inside = up + lo + list(iris)
         u = (dst[inside] - corner_a) @ along
         v = (dst[inside] - corner_a) @ normal
         v_meet = np.interp(u, u_meet[order], ((meet - corner_a) @ normal)[order])
@@ -182,7 +184,7 @@ def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.n
 
     def offenders() -> np.ndarray:  # sorted unique movable vertices of the bad triangles
         hit = np.zeros(len(pos), dtype=bool)
-        hit[tris[bad]] = True
+        hit[tris.take(np.flatnonzero(bad), axis=0)] = True
         return np.flatnonzero(hit & movable)
 
     # After a move every triangle is checked again: a thousand areas cost less than finding those near the move
@@ -194,7 +196,7 @@ def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.n
         around, sizes = _groups(graph.neighbour_offsets, graph.neighbours, ids)
         ids, sizes = ids[sizes > 0], sizes[sizes > 0]
         # An offender moves to its neighbours' centroid (all from the same positions): inside their ring.
-        sums = np.add.reduceat(pos[around], np.cumsum(sizes) - sizes) if len(around) else np.zeros((0, 2))
+        sums = np.add.reduceat(pos.take(around, axis=0), np.cumsum(sizes) - sizes) if len(around) else np.zeros((0, 2))
         pos[ids] = sums / sizes[:, None]
         bad = oriented_areas(pos) < floor
     motion = pos - rigid
@@ -204,6 +206,6 @@ def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.n
         if len(ids) == 0:
             break
         reach[ids] *= 0.0 if step >= _RELAX_STEPS - 16 else 0.5
-        pos[ids] = rigid[ids] + reach[ids, None] * motion[ids]
+        pos[ids] = rigid.take(ids, axis=0) + reach[ids, None] * motion.take(ids, axis=0)
         bad = oriented_areas(pos) < floor
     return pos

@@ -13,9 +13,12 @@ import numpy as np
 
 from engine.face import topology as topo
 
-_UPPER = list(topo.INNER_LIP_UPPER[1:-1])
-_LOWER = list(topo.INNER_LIP_LOWER[1:-1])
+_UPPER = np.array(topo.INNER_LIP_UPPER[1:-1], dtype=np.intp)  # index arrays, built once (not lists per frame)
+_LOWER = np.array(topo.INNER_LIP_LOWER[1:-1], dtype=np.intp)
 _CORNERS = [topo.INNER_LIP_UPPER[0], topo.INNER_LIP_UPPER[-1]]
+_INNER = np.array(topo.INNER_LIPS, dtype=np.intp)
+_INNER_UPPER_ALL = np.array(topo.INNER_LIP_UPPER, dtype=np.intp)
+_INNER_LOWER_ALL = np.array(topo.INNER_LIP_LOWER, dtype=np.intp)
 _CAVITY_COLOUR = np.array([34.0, 14.0, 16.0], dtype=np.float32)  # RGB at the throat side of the cavity
 _TONGUE_COLOUR = np.array([112.0, 48.0, 54.0], dtype=np.float32)
 _UPPER_TEETH_SHARE = 0.8  # share of the portrait's visible mouth interior that belongs to the upper jaw
@@ -74,15 +77,15 @@ def is_grey(image: np.ndarray, tolerance: int = 3) -> bool:
 def mouth_layer(src: np.ndarray, dst: np.ndarray, image_size: tuple[int, int],
                 grey: bool = False) -> MouthLayer | None:
     """The layer for landmarks src (478, 2) of the portrait moved to dst (478, 2); None when the mouth is shut."""
-    inner = list(topo.INNER_LIPS)
+    inner = dst.take(_INNER, axis=0)
     h, w = image_size
-    lo = np.clip(np.floor(dst[inner].min(axis=0)).astype(int) - 1, 0, [w, h])
-    hi = np.clip(np.ceil(dst[inner].max(axis=0)).astype(int) + 2, 0, [w, h])
+    lo = np.clip(np.floor(inner.min(axis=0)).astype(int) - 1, 0, [w, h])
+    hi = np.clip(np.ceil(inner.max(axis=0)).astype(int) + 2, 0, [w, h])
     if (hi <= lo).any():
         return None
     origin = lo.astype(np.float64)
     shape = (int(hi[1] - lo[1]), int(hi[0] - lo[0]))
-    alpha = polygon_mask(shape, dst[inner] - origin)
+    alpha = polygon_mask(shape, inner - origin)
     if alpha.max() < 0.05:
         return None
     # Teeth hang from their jaws: the upper part of the portrait's mouth interior moves with the upper lip,
@@ -119,7 +122,7 @@ def _cavity_coordinates(xs: np.ndarray, ys: np.ndarray, lm: np.ndarray) -> tuple
 
     xs (1, w) and ys (h, 1): the lip lines and the across share are computed once per column.
     """
-    up, down = lm[list(topo.INNER_LIP_UPPER)], lm[list(topo.INNER_LIP_LOWER)]
+    up, down = lm.take(_INNER_UPPER_ALL, axis=0), lm.take(_INNER_LOWER_ALL, axis=0)
     top = np.interp(xs, *_sorted(up))
     bottom = np.interp(xs, *_sorted(down))
     height = np.maximum(bottom - top, 1.0)
