@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-_NEXT = [1, 2, 0]  # each triangle edge runs from vertex i to vertex _NEXT[i]
-
 
 def min3(a: np.ndarray) -> np.ndarray:
     """(N, 3) -> (N,) row minima, elementwise: numpy's reduce over a 3-wide axis costs several times more."""
@@ -67,34 +65,49 @@ def rasterise_source_map(dst_tris: np.ndarray, affine: np.ndarray, grid_shape: n
     if len(dst_tris) == 0:
         return
     rows, cols = grid_shape[:, 0], grid_shape[:, 1]
-    xa, ya = dst_tris[..., 0], dst_tris[..., 1]  # (T, 3)
+    ya = dst_tris[..., 1]  # (T, 3)
     r_lo = np.maximum(np.ceil(min3(ya) - 1e-9), 0).astype(np.int64)
     r_hi = np.minimum(np.floor(max3(ya) + 1e-9), rows - 1).astype(np.int64)
     rows_per_tri = np.maximum(r_hi - r_lo + 1, 0)
     tri = np.repeat(np.arange(len(dst_tris)), rows_per_tri)  # (P,) one entry per (triangle, row)
     first = np.cumsum(rows_per_tri) - rows_per_tri
     row = np.arange(len(tri)) - np.repeat(first - r_lo, rows_per_tri)
-    # Per triangle edge (T, 3): its y range and x as a line in y (a level edge crosses no row: empty range),
-    # gathered for all spans in one take; then all spans' three edges at once.
-    xb, yb = xa[:, _NEXT], ya[:, _NEXT]
-    dy = yb - ya
-    level = np.abs(dy) <= 1e-12
-    slope = (xb - xa) / np.where(level, 1.0, dy)
-    edges = np.stack([np.where(level, np.inf, np.minimum(ya, yb)), np.maximum(ya, yb), slope, xa - slope * ya,
-                      np.minimum(xa, xb), np.maximum(xa, xb)], axis=1)  # (T, 6, 3): one row per triangle
-    e_lo, e_hi, slope, x_at_0, x_lo, x_hi = edges.take(tri, axis=0).transpose(1, 0, 2)  # (P, 3) each
-    y = row.astype(np.float64)[:, None]  # (P, 1)
-    crosses = (e_lo <= y + 1e-9) & (y - 1e-9 <= e_hi)  # (P, 3)
-    x = np.minimum(np.maximum(x_at_0 + slope * y, x_lo), x_hi)  # clipped: no overshoot past an edge's end
-    c_lo = np.maximum(np.ceil(min3(np.where(crosses, x, np.inf)) - 1e-6), 0)
-    c_hi = np.minimum(np.floor(max3(np.where(crosses, x, -np.inf)) + 1e-6), cols[tri] - 1)
+    # A row crosses the long edge (top to bottom vertex) and one short edge: the upper one (top to middle)
+    # above the middle vertex, the lower one below it; a level short edge crosses no row (the other one does),
+    # a level long edge means a flat triangle, which covers nothing. Per triangle: its vertices sorted by y.
+    y0, y1, y2 = ya[:, 0], ya[:, 1], ya[:, 2]
+    top = np.where(y0 <= y1, np.where(y0 <= y2, 0, 2), np.where(y1 <= y2, 1, 2))
+    bottom = np.where(y0 > y1, np.where(y0 > y2, 0, 2), np.where(y1 > y2, 1, 2))
+    flat = dst_tris.reshape(-1)
+    base = 6 * np.arange(len(dst_tris))
+    (xt, yt), (xm, ym), (xb, yb) = ((flat.take(base + 2 * v), flat.take(base + 2 * v + 1))
+                                    for v in (top, 3 - top - bottom, bottom))
+    level_up, level_down = np.abs(ym - yt) <= 1e-12, np.abs(yb - ym) <= 1e-12
+    per_tri = [ym, level_up & ~level_down, level_down]
+    for (xp, yp), (xq, yq) in (((xt, yt), (xb, yb)), ((xt, yt), (xm, ym)), ((xm, ym), (xb, yb))):  # long, up, down
+        dy = yq - yp
+        slope = (xq - xp) / np.where(np.abs(dy) <= 1e-12, 1.0, dy)
+        per_tri += [xp - slope * yp, slope, np.minimum(xp, xq), np.maximum(xp, xq)]
+    both = level_up & level_down  # only the long edge crosses: it stands in for the short one
+    per_tri[7:11] = [np.where(both, long, short) for long, short in zip(per_tri[3:7], per_tri[7:11], strict=True)]
+    per_tri[3] = np.where(np.abs(yb - yt) <= 1e-12, np.nan, per_tri[3])  # flat: no x, no span
+    y_mid, down_only, up_only, x0_l, s_l, lo_l, hi_l, x0_u, s_u, lo_u, hi_u, x0_d, s_d, lo_d, hi_d = (
+        np.stack(per_tri, axis=1).take(tri, axis=0).T)  # (P,) each
+    y = row.astype(np.float64)
+    up = ((y < y_mid) & (down_only == 0)) | (up_only != 0)
+    x_long = np.minimum(np.maximum(x0_l + s_l * y, lo_l), hi_l)  # clipped: no overshoot past an edge's end
+    x_short = np.minimum(np.maximum(np.where(up, x0_u, x0_d) + np.where(up, s_u, s_d) * y, np.where(up, lo_u, lo_d)),
+                         np.where(up, hi_u, hi_d))
+    c_lo = np.maximum(np.ceil(np.minimum(x_long, x_short) - 1e-6), 0)
+    c_hi = np.minimum(np.floor(np.maximum(x_long, x_short) + 1e-6), cols[tri] - 1)
+    c_lo, c_hi = np.where(np.isnan(x_long), np.inf, c_lo), np.where(np.isnan(x_long), -np.inf, c_hi)
     lengths = np.maximum(c_hi - c_lo + 1, 0).astype(np.int64)  # a row no edge crosses: inf -> -inf, 0
     # Per span: its first point's source and linear index; per point: that plus its offset k along the span.
     c_lo = np.where(lengths > 0, c_lo, 0.0)
     coef = affine.take(tri, axis=0)  # (P, 6); take: several times faster than [tri] on rows
     start = np.cumsum(lengths) - lengths
-    span = np.stack([coef[:, 0] * c_lo + coef[:, 1] * y[:, 0] + coef[:, 2],
-                     coef[:, 3] * c_lo + coef[:, 4] * y[:, 0] + coef[:, 5], coef[:, 0], coef[:, 3], start])
+    span = np.stack([coef[:, 0] * c_lo + coef[:, 1] * y + coef[:, 2], coef[:, 3] * c_lo + coef[:, 4] * y + coef[:, 5],
+                     coef[:, 0], coef[:, 3], start])
     bx, by, ax, ay, first_point = np.repeat(span, lengths, axis=1)  # (5, N)
     k = np.arange(len(bx), dtype=np.float64) - first_point
     lin = np.repeat(grid_start[tri] + row * cols[tri] + c_lo.astype(np.int64) - start, lengths) + np.arange(len(bx))
