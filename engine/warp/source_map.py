@@ -28,7 +28,9 @@ MAX_SQUEEZE = 0.99  # fold load the band may reach at most: beyond, the head's m
 _PATCH_MARGIN = 3  # pixels around the eyes and lips computed exactly
 # exact patches: each eye and the lips (all rasterised in the same pass as the coarse grid, so three small
 # patches cost less than the one box around all three, which held the nose and cheeks as well)
-_PATCH_POINTS = tuple(np.array(points, dtype=np.intp) for points in (topo.RIGHT_EYE, topo.LEFT_EYE, topo.OUTER_LIPS))
+_PATCH_POINTS = (topo.RIGHT_EYE, topo.LEFT_EYE, topo.OUTER_LIPS)
+_PATCH_ALL = np.array(sum(_PATCH_POINTS, ()), dtype=np.intp)
+_PATCH_STARTS = np.cumsum([0] + [len(points) for points in _PATCH_POINTS[:-1]])
 
 
 @dataclass(frozen=True)
@@ -273,10 +275,12 @@ def build_source_map(motion: FrameMotion, step: int) -> SourceMap | None:
     grids = [Grid(x0 + offset, y0 + offset, float(step), float(step), gw, gh)]
     corners = []
     if step > 1:
-        for points in _PATCH_POINTS:
-            pts = motion.dst_vertices.take(points, axis=0)
-            px0, py0 = np.clip(np.floor(pts.min(axis=0)).astype(int) - _PATCH_MARGIN, [x0, y0], [x1, y1])
-            px1, py1 = np.clip(np.ceil(pts.max(axis=0)).astype(int) + _PATCH_MARGIN + 1, [x0, y0], [x1, y1])
+        pts = motion.dst_vertices.take(_PATCH_ALL, axis=0)  # every patch's points, one reduce per patch at once
+        lows = np.floor(np.minimum.reduceat(pts, _PATCH_STARTS)).astype(int).tolist()
+        highs = np.ceil(np.maximum.reduceat(pts, _PATCH_STARTS)).astype(int).tolist()
+        for (lx, ly), (hx, hy) in zip(lows, highs, strict=True):
+            px0, py0 = min(max(lx - _PATCH_MARGIN, x0), x1), min(max(ly - _PATCH_MARGIN, y0), y1)
+            px1, py1 = min(max(hx + _PATCH_MARGIN + 1, x0), x1), min(max(hy + _PATCH_MARGIN + 1, y0), y1)
             if px1 > px0 and py1 > py0:
                 corners.append((int(py0 - y0), int(px0 - x0)))
                 grids.append(Grid(float(px0), float(py0), 1.0, 1.0, int(px1 - px0), int(py1 - py0)))
