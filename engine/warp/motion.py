@@ -137,7 +137,7 @@ class FoldGraph:
     pinned: np.ndarray  # (V,) bool: lip contour landmarks, never moved
     neighbour_offsets: np.ndarray  # (V + 1,) CSR over `neighbours`
     neighbours: np.ndarray  # (2E,) each vertex's neighbours along the smoothing edges
-    corners: tuple[np.ndarray, np.ndarray, np.ndarray]  # (T,) each: every triangle's first, second, third vertex
+    corners: np.ndarray  # (3T,) intp: the triangles' vertices, flat (for take)
 
     @classmethod
     def of(cls, triangles: np.ndarray, orientation: np.ndarray, collapsible: np.ndarray, edges: np.ndarray,
@@ -152,7 +152,7 @@ class FoldGraph:
         free = collapsible | pinned[triangles].all(axis=1)
         both = np.concatenate([edges, edges[:, ::-1]])
         neighbour_offsets, neighbours = _csr(both[:, 0], both[:, 1], num_vertices)
-        corners = tuple(column.astype(np.intp) for column in triangles.T)  # contiguous, for take
+        corners = triangles.ravel().astype(np.intp)
         return cls(triangles, orientation, free, pinned, neighbour_offsets, neighbours, corners)
 
 
@@ -166,12 +166,11 @@ def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.n
     (crossed lips of a shut mouth) only may not fold further.
     """
     tris, orientation = graph.triangles, graph.orientation
-    t0, t1, t2 = graph.corners
+    corners = graph.corners
 
     def oriented_areas(p: np.ndarray) -> np.ndarray:  # signed_areas(p[tris]) * orientation, the same arithmetic
-        x, y = np.ascontiguousarray(p[:, 0]), np.ascontiguousarray(p[:, 1])  # take from contiguous: ~2x faster
-        x0, y0 = x.take(t0), y.take(t0)
-        return ((x.take(t1) - x0) * (y.take(t2) - y0) - (y.take(t1) - y0) * (x.take(t2) - x0)) * orientation
+        x0, y0, x1, y1, x2, y2 = p.take(corners, axis=0).reshape(-1, 6).T  # one take: ~3x faster than p[tris]
+        return ((x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)) * orientation
 
     rigid_area = oriented_areas(rigid)
     floor = np.where(graph.free, -np.inf, np.minimum(MIN_AREA_FRACTION * np.abs(rigid_area), rigid_area))
