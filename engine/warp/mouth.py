@@ -55,6 +55,14 @@ def grey_sample_step(shape: tuple[int, ...]) -> int:
 _last_grey: tuple[tuple, bool] | None = None  # (the last sample's key, its answer): one portrait, every frame
 
 
+def _pixel_bytes(image: np.ndarray, step: int) -> bytes:
+    """image[::step, ::step].tobytes(), ~3x faster: whole pixels copied as one item each where the layout allows."""
+    if image.ndim == 3 and image.strides[2] == image.itemsize:
+        pixel = np.dtype((np.void, image.shape[2] * image.itemsize))
+        return image.view(pixel).reshape(image.shape[:2])[::step, ::step].tobytes()
+    return image[::step, ::step].tobytes()
+
+
 def is_grey(image: np.ndarray, tolerance: int = 3) -> bool:
     """Whether an (H, W, 3) uint8 RGB photo has (almost) no colour: its channels agree within `tolerance`.
 
@@ -64,7 +72,7 @@ def is_grey(image: np.ndarray, tolerance: int = 3) -> bool:
     global _last_grey
     step = grey_sample_step(image.shape)  # a sample of the pixels is enough to tell
     sample = image[::step, ::step]
-    key = (sample.shape, sample.dtype.str, tolerance, sample.tobytes())
+    key = (sample.shape, sample.dtype.str, tolerance, _pixel_bytes(image, step))
     last = _last_grey
     if last is not None and last[0] == key:
         return last[1]
