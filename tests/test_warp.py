@@ -283,3 +283,18 @@ def test_a_grey_portrait_keeps_a_grey_open_mouth(face_tracker, demo_landmarks):
         for frame in animator.push(retargeter.retarget(lm, t / 30.0)):
             channels = frame.image.astype(np.int16)
             assert np.abs(channels - channels.mean(axis=2, keepdims=True)).max() <= 1  # no red tongue
+
+
+def test_is_grey_answers_for_each_image_not_the_one_before(default_portrait):
+    from engine.warp import is_grey
+
+    colour = default_portrait.image
+    grey = np.repeat(colour.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2)
+    tinted = grey.copy()
+    tinted[::7, ::7, 0] = np.minimum(tinted[::7, ::7, 0].astype(int) + 40, 255)  # colour only where it samples
+    assert [is_grey(image) for image in (colour, colour, grey, grey, tinted, colour[:, ::2], grey)] == [
+        False, False, True, True, False, False, True]
+    in_place = grey.copy()
+    assert is_grey(in_place)
+    in_place[::7, ::7, 2] = 0  # the same array changed in place: answered anew
+    assert not is_grey(in_place)

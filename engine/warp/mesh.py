@@ -172,8 +172,11 @@ def warp_with_mesh(image: np.ndarray, mesh: WarpMesh, dst: np.ndarray, step: int
     source = build_source_map(motion, step)
     if source is not None:
         x0, y0, x1, y1 = source.box
-        out[y0:y1, x0:x1] = cv2.remap(image, upsample_map(source), None, cv2.INTER_LINEAR,
-                                      borderMode=cv2.BORDER_REPLICATE)
+        box = out[y0:y1, x0:x1]
+        dense = upsample_map(source)
+        warped = cv2.remap(image, dense, None, cv2.INTER_LINEAR, dst=box, borderMode=cv2.BORDER_REPLICATE)
+        if warped is not box:  # OpenCV writes into the output's box itself unless it cannot (then a copy)
+            box[...] = warped
     layer = mouth_layer(mesh.src_vertices[: topo.NUM_LANDMARKS], motion.dst_vertices[: topo.NUM_LANDMARKS],
                         image.shape[:2], is_grey(image))
     if layer is not None:

@@ -25,6 +25,11 @@ _SMOOTH_STEPS = 32
 PINNED = tuple(sorted(set(topo.OUTER_LIPS + topo.INNER_LIPS)))  # the relaxation never moves these
 EYES = ((topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER, topo.RIGHT_IRIS),
         (topo.LEFT_EYE_UPPER, topo.LEFT_EYE_LOWER, topo.LEFT_IRIS))
+_RIGID = np.array(topo.RIGID, dtype=np.intp)
+# per eye, as index arrays built once: the corners, the lids without them, and every point the closing moves
+_EYE_INDICES = tuple((upper[0], upper[-1], np.array(upper[1:-1], dtype=np.intp), np.array(lower[1:-1], dtype=np.intp),
+                      np.array(list(upper[1:-1]) + list(lower[1:-1]) + list(iris), dtype=np.intp))
+                     for upper, lower, iris in EYES)
 
 
 @dataclass(frozen=True)
@@ -57,8 +62,7 @@ class Similarity:
 
 def head_similarity(src: np.ndarray, dst: np.ndarray) -> Similarity:
     """Least-squares similarity taking the portrait's rigid landmarks (478, 2) onto the driving ones."""
-    rigid = list(topo.RIGID)
-    a, b = src[rigid], dst[rigid]
+    a, b = src.take(_RIGID, axis=0), dst.take(_RIGID, axis=0)
     mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
     za = (a - mu_a) @ np.array([1.0, 1j])
     zb = (b - mu_b) @ np.array([1.0, 1j])
@@ -83,22 +87,20 @@ def close_shut_eyes(src: np.ndarray, dst: np.ndarray, scale: float) -> np.ndarra
     A lid gap of a pixel or two would show the portrait's whole sclera squashed into a white line.
     """
     out = dst.copy()
-    for upper, lower, iris in EYES:
-        up, lo = list(upper[1:-1]), list(lower[1:-1])
+    for first, last, up, lo, inside in _EYE_INDICES:
         gap_src = np.linalg.norm(src[up] - src[lo], axis=1).mean() * scale
         gap_dst = np.linalg.norm(dst[up] - dst[lo], axis=1).mean()
         ratio = gap_dst / max(gap_src, 1e-9)
-        t = np.clip((ratio - _EYE_SHUT) / (_EYE_OPEN - _EYE_SHUT), 0.0, 1.0)
+        t = min(max((ratio - _EYE_SHUT) / (_EYE_OPEN - _EYE_SHUT), 0.0), 1.0)  # a scalar: np.clip costs more
         keep = t * t * (3 - 2 * t)  # share of the gap kept
         if keep >= 1.0:
             continue
-        corner_a, corner_b = dst[upper[0]], dst[upper[-1]]
+        corner_a, corner_b = dst[first], dst[last]
         along = (corner_b - corner_a) / max(np.linalg.norm(corner_b - corner_a), 1e-9)
         normal = np.array([-along[1], along[0]])
         meet = dst[lo] + _LIDS_MEET_AT * (dst[up] - dst[lo])  # (7, 2)
         u_meet = (meet - corner_a) @ along
         order = np.argsort(u_meet)
-        inside = up + lo + list(iris)
         u = (dst[inside] - corner_a) @ along
         v = (dst[inside] - corner_a) @ normal
         v_meet = np.interp(u, u_meet[order], ((meet - corner_a) @ normal)[order])
@@ -127,7 +129,7 @@ def _groups(offsets: np.ndarray, values: np.ndarray, ids: np.ndarray) -> tuple[n
 
 @dataclass(frozen=True)
 class FoldGraph:
-    """What the fold relaxation needs of a mesh, built once with it: neighbours and incident triangles."""
+    """What the fold relaxation needs of a mesh, built once with it: neighbours and triangle corners."""
 
     triangles: np.ndarray  # (T, 3)
     orientation: np.ndarray  # (T,) +-1: the sign each triangle's area should have
@@ -135,8 +137,7 @@ class FoldGraph:
     pinned: np.ndarray  # (V,) bool: lip contour landmarks, never moved
     neighbour_offsets: np.ndarray  # (V + 1,) CSR over `neighbours`
     neighbours: np.ndarray  # (2E,) each vertex's neighbours along the smoothing edges
-    triangle_offsets: np.ndarray  # (V + 1,) CSR over `incident`
-    incident: np.ndarray  # (3T,) each vertex's triangles
+    corners: np.ndarray  # (3T,) intp: the triangles' vertices, flat (for take)
 
     @classmethod
     def of(cls, triangles: np.ndarray, orientation: np.ndarray, collapsible: np.ndarray, edges: np.ndarray,
@@ -151,8 +152,8 @@ class FoldGraph:
         free = collapsible | pinned[triangles].all(axis=1)
         both = np.concatenate([edges, edges[:, ::-1]])
         neighbour_offsets, neighbours = _csr(both[:, 0], both[:, 1], num_vertices)
-        triangle_offsets, incident = _csr(triangles.ravel(), np.repeat(np.arange(len(triangles)), 3), num_vertices)
-        return cls(triangles, orientation, free, pinned, neighbour_offsets, neighbours, triangle_offsets, incident)
+        corners = triangles.ravel().astype(np.intp)
+        return cls(triangles, orientation, free, pinned, neighbour_offsets, neighbours, corners)
 
 
 def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.ndarray:
@@ -162,26 +163,31 @@ def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.n
     the offending triangles' other vertices are moved to their neighbours' centroid (a lip contour pushed
     past the lip's inside takes it along), then, if that is not enough, pulled back towards `rigid`. A fold
     the lip contours make by themselves is left as tracked; a triangle already folded in the portrait
-    (crossed lips of a shut mouth) only may not fold further. Only triangles around moved vertices are
-    checked again: a fold is local, most of the mesh never changes.
+    (crossed lips of a shut mouth) only may not fold further.
     """
     tris, orientation = graph.triangles, graph.orientation
-    rigid_area = signed_areas(rigid[tris]) * orientation
+    corners = graph.corners
+
+    def oriented_areas(p: np.ndarray) -> np.ndarray:  # signed_areas(p[tris]) * orientation, the same arithmetic
+        x0, y0, x1, y1, x2, y2 = p.take(corners, axis=0).reshape(-1, 6).T  # one take: ~3x faster than p[tris]
+        return ((x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)) * orientation
+
+    rigid_area = oriented_areas(rigid)
     floor = np.where(graph.free, -np.inf, np.minimum(MIN_AREA_FRACTION * np.abs(rigid_area), rigid_area))
-    bad = signed_areas(wanted[tris]) * orientation < floor
+    bad = oriented_areas(wanted) < floor
     if not bad.any():
         return wanted  # most frames: nothing folds
-    movable = ~graph.pinned & (np.abs(wanted - rigid).max(axis=1) > 0)
+    moved = wanted != rigid
+    movable = ~graph.pinned & (moved[:, 0] | moved[:, 1])
     pos = wanted.copy()
 
-    def offenders() -> np.ndarray:
-        ids = np.unique(tris[bad])
-        return ids[movable[ids]]
+    def offenders() -> np.ndarray:  # sorted unique movable vertices of the bad triangles
+        hit = np.zeros(len(pos), dtype=bool)
+        hit[tris.take(np.flatnonzero(bad), axis=0)] = True
+        return np.flatnonzero(hit & movable)
 
-    def recheck(ids: np.ndarray) -> None:
-        near = np.unique(_groups(graph.triangle_offsets, graph.incident, ids)[0])
-        bad[near] = signed_areas(pos[tris[near]]) * orientation[near] < floor[near]
-
+    # After a move every triangle is checked again: a thousand areas cost less than finding those near the move
+    # (the others' vertices did not move, so their answers stay the same).
     for _ in range(_SMOOTH_STEPS):
         ids = offenders()
         if len(ids) == 0:
@@ -189,9 +195,9 @@ def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.n
         around, sizes = _groups(graph.neighbour_offsets, graph.neighbours, ids)
         ids, sizes = ids[sizes > 0], sizes[sizes > 0]
         # An offender moves to its neighbours' centroid (all from the same positions): inside their ring.
-        sums = np.add.reduceat(pos[around], np.cumsum(sizes) - sizes) if len(around) else np.zeros((0, 2))
+        sums = np.add.reduceat(pos.take(around, axis=0), np.cumsum(sizes) - sizes) if len(around) else np.zeros((0, 2))
         pos[ids] = sums / sizes[:, None]
-        recheck(ids)
+        bad = oriented_areas(pos) < floor
     motion = pos - rigid
     reach = np.ones(len(rigid))
     for step in range(_RELAX_STEPS):
@@ -199,6 +205,6 @@ def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.n
         if len(ids) == 0:
             break
         reach[ids] *= 0.0 if step >= _RELAX_STEPS - 16 else 0.5
-        pos[ids] = rigid[ids] + reach[ids, None] * motion[ids]
-        recheck(ids)
+        pos[ids] = rigid.take(ids, axis=0) + reach[ids, None] * motion.take(ids, axis=0)
+        bad = oriented_areas(pos) < floor
     return pos

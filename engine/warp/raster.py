@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-_EDGES = ((0, 1), (1, 2), (2, 0))
+
+def min3(a: np.ndarray) -> np.ndarray:
+    """(N, 3) -> (N,) row minima, elementwise: numpy's reduce over a 3-wide axis costs several times more."""
+    return np.minimum(np.minimum(a[:, 0], a[:, 1]), a[:, 2])
+
+
+def max3(a: np.ndarray) -> np.ndarray:
+    """(N, 3) -> (N,) row maxima (see min3)."""
+    return np.maximum(np.maximum(a[:, 0], a[:, 1]), a[:, 2])
 
 
 def affine_dst_to_src(d: np.ndarray, s: np.ndarray) -> np.ndarray:
@@ -18,17 +26,21 @@ def affine_dst_to_src(d: np.ndarray, s: np.ndarray) -> np.ndarray:
 
     Closed-form 2x2 inverse per triangle; degenerate target triangles cover no grid point and get the identity.
     """
-    e1, e2 = d[:, 1] - d[:, 0], d[:, 2] - d[:, 0]
-    det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+    e1x, e1y = d[:, 1, 0] - d[:, 0, 0], d[:, 1, 1] - d[:, 0, 1]
+    e2x, e2y = d[:, 2, 0] - d[:, 0, 0], d[:, 2, 1] - d[:, 0, 1]
+    det = e1x * e2y - e1y * e2x
     good = np.abs(det) > 1e-9
     det = np.where(good, det, 1.0)
-    # inverse of [[e1x, e2x], [e1y, e2y]]: barycentric (u, v) = inv @ (p - d0)
-    inv = np.stack([np.stack([e2[:, 1], -e2[:, 0]], 1), np.stack([-e1[:, 1], e1[:, 0]], 1)], 1) / det[:, None, None]
-    f1, f2 = s[:, 1] - s[:, 0], s[:, 2] - s[:, 0]
-    basis = np.stack([f1, f2], axis=2)  # (T, 2, 2) columns: source edges
-    lin = (basis[:, :, :, None] * inv[:, None, :, :]).sum(axis=2)  # (T, 2, 2): src offset = lin @ (p - d0)
-    offset = s[:, 0] - (lin * d[:, None, 0]).sum(axis=2)
-    out = np.concatenate([lin[:, 0], offset[:, :1], lin[:, 1], offset[:, 1:]], axis=1)
+    f1x, f1y = s[:, 1, 0] - s[:, 0, 0], s[:, 1, 1] - s[:, 0, 1]
+    f2x, f2y = s[:, 2, 0] - s[:, 0, 0], s[:, 2, 1] - s[:, 0, 1]
+    # src offset = [f1 f2] inv([e1 e2]) (p - d0), the inverse [[e2y, -e2x], [-e1y, e1x]] / det
+    out = np.empty((len(d), 6))
+    out[:, 0] = (f1x * e2y - f2x * e1y) / det
+    out[:, 1] = (f2x * e1x - f1x * e2x) / det
+    out[:, 3] = (f1y * e2y - f2y * e1y) / det
+    out[:, 4] = (f2y * e1x - f1y * e2x) / det
+    out[:, 2] = s[:, 0, 0] - (out[:, 0] * d[:, 0, 0] + out[:, 1] * d[:, 0, 1])
+    out[:, 5] = s[:, 0, 1] - (out[:, 3] * d[:, 0, 0] + out[:, 4] * d[:, 0, 1])
     out[~good] = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
     return out
 
@@ -53,36 +65,51 @@ def rasterise_source_map(dst_tris: np.ndarray, affine: np.ndarray, grid_shape: n
     if len(dst_tris) == 0:
         return
     rows, cols = grid_shape[:, 0], grid_shape[:, 1]
-    ys = dst_tris[:, :, 1]
-    r_lo = np.maximum(np.ceil(ys.min(axis=1) - 1e-9), 0).astype(np.int64)
-    r_hi = np.minimum(np.floor(ys.max(axis=1) + 1e-9), rows - 1).astype(np.int64)
+    ya = dst_tris[..., 1]  # (T, 3)
+    r_lo = np.maximum(np.ceil(min3(ya) - 1e-9), 0).astype(np.int64)
+    r_hi = np.minimum(np.floor(max3(ya) + 1e-9), rows - 1).astype(np.int64)
     rows_per_tri = np.maximum(r_hi - r_lo + 1, 0)
     tri = np.repeat(np.arange(len(dst_tris)), rows_per_tri)  # (P,) one entry per (triangle, row)
     first = np.cumsum(rows_per_tri) - rows_per_tri
-    row = r_lo[tri] + np.arange(len(tri)) - first[tri]
-    # Per triangle edge (T, 3): its y range and x as a line in y; then all spans' three edges at once.
-    pa, pb = dst_tris, dst_tris[:, [1, 2, 0]]
-    e_lo, e_hi = np.minimum(pa[..., 1], pb[..., 1]), np.maximum(pa[..., 1], pb[..., 1])
-    dy = pb[..., 1] - pa[..., 1]
-    level = np.abs(dy) <= 1e-12
-    slope = (pb[..., 0] - pa[..., 0]) / np.where(level, 1.0, dy)
-    x_at_0 = pa[..., 0] - slope * pa[..., 1]
-    x_lo, x_hi = np.minimum(pa[..., 0], pb[..., 0]), np.maximum(pa[..., 0], pb[..., 0])
-    y = row.astype(np.float64)[:, None]  # (P, 1)
-    crosses = (e_lo[tri] <= y + 1e-9) & (y - 1e-9 <= e_hi[tri]) & ~level[tri]  # (P, 3)
-    x = np.clip(x_at_0[tri] + slope[tri] * y, x_lo[tri], x_hi[tri])  # clipped: no overshoot past an edge's end
-    x_min = np.where(crosses, x, np.inf).min(axis=1)
-    x_max = np.where(crosses, x, -np.inf).max(axis=1)
-    c_lo = np.maximum(np.ceil(x_min - 1e-6), 0)
-    c_hi = np.minimum(np.floor(x_max + 1e-6), cols[tri] - 1)
-    lengths = np.where(np.isfinite(c_lo) & np.isfinite(c_hi), np.maximum(c_hi - c_lo + 1, 0), 0).astype(np.int64)
-    span = np.repeat(np.arange(len(tri)), lengths)  # (N,) one entry per covered grid point
+    row = np.arange(len(tri)) - np.repeat(first - r_lo, rows_per_tri)
+    # A row crosses the long edge (top to bottom vertex) and one short edge: the upper one (top to middle)
+    # above the middle vertex, the lower one below it; a level short edge crosses no row (the other one does),
+    # a level long edge means a flat triangle, which covers nothing. Per triangle: its vertices sorted by y.
+    y0, y1, y2 = ya[:, 0], ya[:, 1], ya[:, 2]
+    top = np.where(y0 <= y1, np.where(y0 <= y2, 0, 2), np.where(y1 <= y2, 1, 2))
+    bottom = np.where(y0 > y1, np.where(y0 > y2, 0, 2), np.where(y1 > y2, 1, 2))
+    flat = dst_tris.reshape(-1)
+    base = 6 * np.arange(len(dst_tris))
+    (xt, yt), (xm, ym), (xb, yb) = ((flat.take(base + 2 * v), flat.take(base + 2 * v + 1))
+                                    for v in (top, 3 - top - bottom, bottom))
+    level_up, level_down = np.abs(ym - yt) <= 1e-12, np.abs(yb - ym) <= 1e-12
+    per_tri = [ym, level_up & ~level_down, level_down]
+    for (xp, yp), (xq, yq) in (((xt, yt), (xb, yb)), ((xt, yt), (xm, ym)), ((xm, ym), (xb, yb))):  # long, up, down
+        dy = yq - yp
+        slope = (xq - xp) / np.where(np.abs(dy) <= 1e-12, 1.0, dy)
+        per_tri += [xp - slope * yp, slope, np.minimum(xp, xq), np.maximum(xp, xq)]
+    both = level_up & level_down  # only the long edge crosses: it stands in for the short one
+    per_tri[7:11] = [np.where(both, long, short) for long, short in zip(per_tri[3:7], per_tri[7:11], strict=True)]
+    per_tri[3] = np.where(np.abs(yb - yt) <= 1e-12, np.nan, per_tri[3])  # flat: no x, no span
+    y_mid, down_only, up_only, x0_l, s_l, lo_l, hi_l, x0_u, s_u, lo_u, hi_u, x0_d, s_d, lo_d, hi_d = (
+        np.stack(per_tri, axis=1).take(tri, axis=0).T)  # (P,) each
+    y = row.astype(np.float64)
+    up = ((y < y_mid) & (down_only == 0)) | (up_only != 0)
+    x_long = np.minimum(np.maximum(x0_l + s_l * y, lo_l), hi_l)  # clipped: no overshoot past an edge's end
+    x_short = np.minimum(np.maximum(np.where(up, x0_u, x0_d) + np.where(up, s_u, s_d) * y, np.where(up, lo_u, lo_d)),
+                         np.where(up, hi_u, hi_d))
+    c_lo = np.maximum(np.ceil(np.minimum(x_long, x_short) - 1e-6), 0)
+    c_hi = np.minimum(np.floor(np.maximum(x_long, x_short) + 1e-6), cols[tri] - 1)
+    c_lo, c_hi = np.where(np.isnan(x_long), np.inf, c_lo), np.where(np.isnan(x_long), -np.inf, c_hi)
+    lengths = np.maximum(c_hi - c_lo + 1, 0).astype(np.int64)  # a row no edge crosses: inf -> -inf, 0
+    # Per span: its first point's source and linear index; per point: that plus its offset k along the span.
+    c_lo = np.where(lengths > 0, c_lo, 0.0)
+    coef = affine.take(tri, axis=0)  # (P, 6); take: several times faster than [tri] on rows
     start = np.cumsum(lengths) - lengths
-    col = c_lo[span].astype(np.int64) + np.arange(len(span)) - start[span]
-    row_px = row[span]
-    ids = tri[span]
-    affine = affine[ids]  # (N, 6)
-    cx, cy = col.astype(np.float64), row_px.astype(np.float64)
-    lin = grid_start[ids] + row_px * cols[ids] + col
-    flat_map[lin, 0] = affine[:, 0] * cx + affine[:, 1] * cy + affine[:, 2]
-    flat_map[lin, 1] = affine[:, 3] * cx + affine[:, 4] * cy + affine[:, 5]
+    span = np.stack([coef[:, 0] * c_lo + coef[:, 1] * y + coef[:, 2], coef[:, 3] * c_lo + coef[:, 4] * y + coef[:, 5],
+                     coef[:, 0], coef[:, 3], start])
+    bx, by, ax, ay, first_point = np.repeat(span, lengths, axis=1)  # (5, N)
+    k = np.arange(len(bx), dtype=np.float64) - first_point
+    lin = np.repeat(grid_start[tri] + row * cols[tri] + c_lo.astype(np.int64) - start, lengths) + np.arange(len(bx))
+    flat_map[lin, 0] = bx + ax * k
+    flat_map[lin, 1] = by + ay * k

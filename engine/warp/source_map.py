@@ -12,12 +12,13 @@ sharply (each eye, the lips) small patches are computed at every pixel instead.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
 from engine.face import topology as topo
 from engine.warp.motion import Similarity
-from engine.warp.raster import affine_dst_to_src, in_grid_units, rasterise_source_map
+from engine.warp.raster import affine_dst_to_src, in_grid_units, max3, min3, rasterise_source_map
 
 HEAD_ZONE = 1.3  # in face-oval radii: the mesh's head ring, out to which the head moves rigidly (hair, ears)
 FALLOFF_END = 3.0  # in face-oval radii: the head's motion has faded out here; the background beyond stays put
@@ -27,7 +28,9 @@ MAX_SQUEEZE = 0.99  # fold load the band may reach at most: beyond, the head's m
 _PATCH_MARGIN = 3  # pixels around the eyes and lips computed exactly
 # exact patches: each eye and the lips (all rasterised in the same pass as the coarse grid, so three small
 # patches cost less than the one box around all three, which held the nose and cheeks as well)
-_PATCH_POINTS = (list(topo.RIGHT_EYE), list(topo.LEFT_EYE), list(topo.OUTER_LIPS))
+_PATCH_POINTS = (topo.RIGHT_EYE, topo.LEFT_EYE, topo.OUTER_LIPS)
+_PATCH_ALL = np.array(sum(_PATCH_POINTS, ()), dtype=np.intp)
+_PATCH_STARTS = np.cumsum([0] + [len(points) for points in _PATCH_POINTS[:-1]])
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,11 @@ class HeadShape:
         u, v = inv[0, 0] * x + inv[0, 1] * y, inv[1, 0] * x + inv[1, 1] * y
         return np.sqrt(u * u + v * v)
 
+    @cached_property
+    def falloff_outline(self) -> np.ndarray:
+        """(64, 2) points on the ellipse at FALLOFF_END: the reach of the head's motion (per portrait, kept)."""
+        return self.outline(FALLOFF_END, 64)
+
     def outline(self, radius: float, count: int = 32) -> np.ndarray:
         """(count, 2) points on the ellipse scaled by `radius`."""
         angle = np.linspace(0.0, 2 * np.pi, count, endpoint=False)
@@ -90,19 +98,36 @@ class FrameMotion:
     image_size: tuple[int, int]  # (H, W)
 
 
+def _follow(shape: HeadShape, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """follow_weight of portrait points given as offsets x, y from the face centre (columns, not stacked)."""
+    (a, b), (c, d) = shape.axes
+    det = a * d - b * c
+    u, v = (d / det) * x + (-b / det) * y, (-c / det) * x + (a / det) * y  # HeadShape.radius, the same arithmetic
+    t = np.minimum(np.maximum((np.sqrt(u * u + v * v) - HEAD_ZONE) / (FALLOFF_END - HEAD_ZONE), 0.0), 1.0)
+    fade = t * t * (3.0 - 2.0 * t)
+    below = np.minimum(np.maximum((x * shape.down[0] + y * shape.down[1]) / np.maximum(np.sqrt(x * x + y * y), 1e-9),
+                                  0.0), 1.0)
+    return (1.0 - fade) * (1.0 - NECK_STIFFNESS * below * fade)  # C1 at the ring: no crease around the head
+
+
 def follow_weight(shape: HeadShape, points: np.ndarray) -> np.ndarray:
     """(..., 2) portrait points -> (...,) share of the head's motion they take: 1 on the head, 0 from FALLOFF_END."""
-    t = np.clip((shape.radius(points) - HEAD_ZONE) / (FALLOFF_END - HEAD_ZONE), 0.0, 1.0)
-    fade = t * t * (3.0 - 2.0 * t)
-    x, y = points[..., 0] - shape.centre[0], points[..., 1] - shape.centre[1]
-    below = np.clip((x * shape.down[0] + y * shape.down[1]) / np.maximum(np.sqrt(x * x + y * y), 1e-9), 0.0, 1.0)
-    return (1.0 - fade) * (1.0 - NECK_STIFFNESS * below * fade)  # C1 at the ring: no crease around the head
+    return _follow(shape, points[..., 0] - shape.centre[0], points[..., 1] - shape.centre[1])
+
+
+def _outside_xy(head: Similarity, shape: HeadShape, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """outside_map of output pixels given as columns x, y: their source's columns."""
+    inv = head.inverse()
+    a, b = inv.z.real, inv.z.imag
+    gx, gy = x - inv.src_centre[0], y - inv.src_centre[1]
+    rx, ry = a * gx - b * gy + inv.dst_centre[0], b * gx + a * gy + inv.dst_centre[1]  # as Similarity.apply
+    weight = _follow(shape, rx - shape.centre[0], ry - shape.centre[1])
+    return x + weight * (rx - x), y + weight * (ry - y)
 
 
 def outside_map(head: Similarity, shape: HeadShape, px: np.ndarray) -> np.ndarray:
     """(..., 2) output pixels outside the mesh -> their source: the head's inverse motion, faded by follow_weight."""
-    rigid = head.inverse().apply(px)
-    return px + follow_weight(shape, rigid)[..., None] * (rigid - px)
+    return np.stack(_outside_xy(head, shape, px[..., 0], px[..., 1]), axis=-1)
 
 
 def band_squeeze(head: Similarity, shape: HeadShape) -> float:
@@ -110,10 +135,11 @@ def band_squeeze(head: Similarity, shape: HeadShape) -> float:
     px = head.apply(shape.band_points)  # (N, 2) output points in the band
     eps = 0.5
     n = len(px)
-    mapped = outside_map(head, shape, np.concatenate([px, px + [eps, 0.0], px + [0.0, eps]]))  # one pass: 3 N
-    dx = (mapped[n : 2 * n] - mapped[:n]) / eps
-    dy = (mapped[2 * n :] - mapped[:n]) / eps
-    return float(1.0 - (dx[:, 0] * dy[:, 1] - dx[:, 1] * dy[:, 0]).min())
+    x, y = px[:, 0], px[:, 1]
+    mx, my = _outside_xy(head, shape, np.concatenate([x, x + eps, x]), np.concatenate([y, y, y + eps]))  # one pass
+    dxx, dxy = (mx[n : 2 * n] - mx[:n]) / eps, (my[n : 2 * n] - my[:n]) / eps
+    dyx, dyy = (mx[2 * n :] - mx[:n]) / eps, (my[2 * n :] - my[:n]) / eps
+    return float(1.0 - (dxx * dyy - dxy * dyx).min())
 
 
 def fit_head_to_band(head: Similarity, shape: HeadShape) -> Similarity:
@@ -139,40 +165,103 @@ def fit_head_to_band(head: Similarity, shape: HeadShape) -> Similarity:
 
 def _box(motion: FrameMotion) -> tuple[int, int, int, int] | None:
     h, w = motion.image_size
-    moving = np.abs(motion.dst_vertices - motion.src_vertices).max(axis=1) > 1e-3
-    if not moving.any():
+    if not (np.abs(motion.dst_vertices - motion.src_vertices) > 1e-3).any():
         return None
-    reach = np.concatenate([motion.head.apply(motion.shape.outline(FALLOFF_END, 64)), motion.dst_vertices])
-    x0, y0 = np.clip(np.floor(reach.min(axis=0)).astype(int), 0, [w, h])
-    x1, y1 = np.clip(np.ceil(reach.max(axis=0)).astype(int) + 1, 0, [w, h])
-    return None if x1 <= x0 or y1 <= y0 else (int(x0), int(y0), int(x1), int(y1))
+    outline = motion.head.apply(motion.shape.falloff_outline)
+    lo = np.floor(np.minimum(outline.min(axis=0), motion.dst_vertices.min(axis=0)))
+    hi = np.ceil(np.maximum(outline.max(axis=0), motion.dst_vertices.max(axis=0)))
+    x0, y0 = (min(max(int(v), 0), size) for v, size in zip(lo, (w, h), strict=True))
+    x1, y1 = (min(max(int(v) + 1, 0), size) for v, size in zip(hi, (w, h), strict=True))
+    return None if x1 <= x0 or y1 <= y0 else (x0, y0, x1, y1)
 
 
-def _grid_sources(motion: FrameMotion, grids: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
-    """Source positions (len(ys), len(xs), 2) float32 of each output pixel grid xs x ys (image pixels).
+@dataclass(frozen=True)
+class Grid:
+    """A regular grid of output pixels: columns at x0 + step_x j, rows at y0 + step_y i (image pixels)."""
 
-    All grids in one pass: the outside map over their points at once, then one scan conversion.
+    x0: float
+    y0: float
+    step_x: float
+    step_y: float
+    cols: int
+    rows: int
+
+    def xs(self) -> np.ndarray:
+        return self.x0 + self.step_x * np.arange(self.cols, dtype=np.float64)
+
+    def ys(self) -> np.ndarray:
+        return self.y0 + self.step_y * np.arange(self.rows, dtype=np.float64)
+
+
+def outside_grid(head: Similarity, shape: HeadShape, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """`outside_map` of the grid xs x ys: (len(ys), len(xs), 2) float32.
+
+    Every quantity before the falloff weight is affine in the pixel, so it is a column term plus a row term:
+    one broadcast add per full-size array instead of the stacked per-point arithmetic.
     """
-    shapes = np.array([(len(ys), len(xs)) for xs, ys in grids], dtype=np.int64)
-    sizes = shapes.prod(axis=1)
+    inv = head.inverse()
+    a, b = inv.z.real, inv.z.imag
+    gx, gy = xs - inv.src_centre[0], ys - inv.src_centre[1]
+    # the rigid (portrait) point relative to the face centre: xr = xr_c[j] + xr_r[i], yr likewise
+    xr_c, xr_r = a * gx + (inv.dst_centre[0] - shape.centre[0]), -b * gy
+    yr_c, yr_r = b * gx, a * gy + (inv.dst_centre[1] - shape.centre[1])
+    (p, q), (r, t) = shape.axes
+    det = p * t - q * r
+    i00, i01, i10, i11 = t / det, -q / det, -r / det, p / det  # as HeadShape.radius
+    u = (i00 * xr_c + i01 * yr_c)[None, :] + (i00 * xr_r + i01 * yr_r)[:, None]
+    v = (i10 * xr_c + i11 * yr_c)[None, :] + (i10 * xr_r + i11 * yr_r)[:, None]
+    radius = np.sqrt(u * u + v * v)
+    fade = np.minimum(np.maximum((radius - HEAD_ZONE) / (FALLOFF_END - HEAD_ZONE), 0.0), 1.0)
+    fade = fade * fade * (3.0 - 2.0 * fade)
+    xr, yr = xr_c[None, :] + xr_r[:, None], yr_c[None, :] + yr_r[:, None]
+    d0, d1 = shape.down
+    along = (xr_c * d0 + yr_c * d1)[None, :] + (xr_r * d0 + yr_r * d1)[:, None]
+    below = np.minimum(np.maximum(along / np.maximum(np.sqrt(xr * xr + yr * yr), 1e-9), 0.0), 1.0)
+    weight = (1.0 - fade) * (1.0 - NECK_STIFFNESS * below * fade)
+    out = np.empty((len(ys), len(xs), 2), dtype=np.float32)
+    # source = px + weight (rigid - px), rigid - px = xr + centre - px (again a column plus a row term)
+    out[..., 0] = xs[None, :] + weight * ((xr_c + shape.centre[0] - xs)[None, :] + xr_r[:, None])
+    out[..., 1] = ys[:, None] + weight * (yr_c[None, :] + (yr_r + shape.centre[1] - ys)[:, None])
+    return out
+
+
+def _grid_sources(motion: FrameMotion, grids: list[Grid], exact: list[bool]) -> list[np.ndarray]:
+    """Source positions (rows, cols, 2) float32 of each output pixel grid.
+
+    A grid marked `exact` lies inside the mesh (an eye, the lips): every point gets a triangle's map, the
+    outside map is only a fallback for a point no triangle covered. All grids share one scan conversion.
+    """
+    sizes = np.array([g.rows * g.cols for g in grids], dtype=np.int64)
     starts = np.cumsum(sizes) - sizes
-    px = np.concatenate([np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2) for xs, ys in grids])
-    flat = outside_map(motion.head, motion.shape, px).astype(np.float32)  # (M, 2)
-    dst = motion.dst_vertices[motion.triangles]  # (T, 3, 2)
-    affine = affine_dst_to_src(dst, motion.src_vertices[motion.triangles])  # (T, 6), once for every grid
-    d_lo, d_hi = dst.min(axis=1), dst.max(axis=1)
-    tris, maps, tri_shape, tri_start = [], [], [], []
-    for g, (xs, ys) in enumerate(grids):
-        step_x = xs[1] - xs[0] if len(xs) > 1 else 1.0
-        step_y = ys[1] - ys[0] if len(ys) > 1 else 1.0
-        near = ((d_hi[:, 0] >= xs[0]) & (d_hi[:, 1] >= ys[0]) & (d_lo[:, 0] <= xs[-1]) & (d_lo[:, 1] <= ys[-1]))
-        tris.append(np.stack([(dst[near, :, 0] - xs[0]) / step_x, (dst[near, :, 1] - ys[0]) / step_y], axis=-1))
-        maps.append(in_grid_units(affine[near], (xs[0], ys[0]), (step_x, step_y)))
-        tri_shape.append(np.broadcast_to(shapes[g], (int(near.sum()), 2)))
-        tri_start.append(np.full(int(near.sum()), starts[g]))
-    rasterise_source_map(np.concatenate(tris), np.concatenate(maps), np.concatenate(tri_shape),
-                         np.concatenate(tri_start), flat)
-    return [flat[a : a + n].reshape(int(r), int(c), 2) for a, n, (r, c) in zip(starts, sizes, shapes, strict=True)]
+    flat = np.empty((int(sizes.sum()), 2), dtype=np.float32)
+    for g, start, size, inside in zip(grids, starts, sizes, exact, strict=True):
+        flat[start : start + size] = np.nan if inside else outside_grid(motion.head, motion.shape, g.xs(),
+                                                                        g.ys()).reshape(-1, 2)
+    corners = motion.triangles.ravel()
+    dst = motion.dst_vertices.take(corners, axis=0).reshape(-1, 3, 2)  # (T, 3, 2); take: ~10x faster than [tris]
+    affine = affine_dst_to_src(dst, motion.src_vertices.take(corners, axis=0).reshape(-1, 3, 2))  # (T, 6), once
+    dx, dy = dst[..., 0], dst[..., 1]
+    lo_x, hi_x, lo_y, hi_y = min3(dx), max3(dx), min3(dy), max3(dy)
+    specs = [(g.x0, g.y0, g.step_x, g.step_y, g.cols, g.rows) for g in grids]
+    ox, oy, sx, sy, cols, rows = (np.array(column) for column in zip(*specs, strict=True))
+    last_x, last_y = ox + sx * (cols - 1), oy + sy * (rows - 1)
+    near = ((hi_x[None] >= ox[:, None]) & (hi_y[None] >= oy[:, None]) & (lo_x[None] <= last_x[:, None])
+            & (lo_y[None] <= last_y[:, None]))  # (G, T): each grid's triangles, grid-major, in mesh order
+    which, tri = np.nonzero(near)
+    per_grid = near.sum(axis=1)  # `which` runs grid by grid: per-grid values repeat over its block
+    origin = np.repeat(np.tile(np.stack([ox, oy], axis=1), 3), per_grid, axis=0)  # (P, 6): x, y of 3 corners
+    step = np.repeat(np.tile(np.stack([sx, sy], axis=1), 3), per_grid, axis=0)
+    tris = ((dst.reshape(-1, 6).take(tri, axis=0) - origin) / step).reshape(-1, 3, 2)
+    rasterise_source_map(tris, in_grid_units(affine.take(tri, axis=0), (origin[:, 0], origin[:, 1]),
+                                             (step[:, 0], step[:, 1])),
+                         np.repeat(np.stack([rows, cols], axis=1), per_grid, axis=0), np.repeat(starts, per_grid), flat)
+    maps = [flat[a : a + n].reshape(g.rows, g.cols, 2) for a, n, g in zip(starts, sizes, grids, strict=True)]
+    for g, grid_map, inside in zip(grids, maps, exact, strict=True):
+        missed = np.isnan(grid_map[..., 0]) if inside else None
+        if missed is not None and missed.any():  # never seen: the mesh covers its own inside
+            full = outside_grid(motion.head, motion.shape, g.xs(), g.ys())
+            grid_map[missed] = full[missed]
+    return maps
 
 
 def build_source_map(motion: FrameMotion, step: int) -> SourceMap | None:
@@ -183,16 +272,17 @@ def build_source_map(motion: FrameMotion, step: int) -> SourceMap | None:
     x0, y0, x1, y1 = box
     gw, gh = -(-(x1 - x0) // step) + 2, -(-(y1 - y0) // step) + 2
     offset = (step - 1) / 2.0 - step
-    xs, ys = x0 + offset + step * np.arange(gw, dtype=np.float64), y0 + offset + step * np.arange(gh, dtype=np.float64)
-    grids = [(xs, ys)]
+    grids = [Grid(x0 + offset, y0 + offset, float(step), float(step), gw, gh)]
     corners = []
     if step > 1:
-        for points in _PATCH_POINTS:
-            pts = motion.dst_vertices[points]
-            px0, py0 = np.clip(np.floor(pts.min(axis=0)).astype(int) - _PATCH_MARGIN, [x0, y0], [x1, y1])
-            px1, py1 = np.clip(np.ceil(pts.max(axis=0)).astype(int) + _PATCH_MARGIN + 1, [x0, y0], [x1, y1])
+        pts = motion.dst_vertices.take(_PATCH_ALL, axis=0)  # every patch's points, one reduce per patch at once
+        lows = np.floor(np.minimum.reduceat(pts, _PATCH_STARTS)).astype(int).tolist()
+        highs = np.ceil(np.maximum.reduceat(pts, _PATCH_STARTS)).astype(int).tolist()
+        for (lx, ly), (hx, hy) in zip(lows, highs, strict=True):
+            px0, py0 = min(max(lx - _PATCH_MARGIN, x0), x1), min(max(ly - _PATCH_MARGIN, y0), y1)
+            px1, py1 = min(max(hx + _PATCH_MARGIN + 1, x0), x1), min(max(hy + _PATCH_MARGIN + 1, y0), y1)
             if px1 > px0 and py1 > py0:
                 corners.append((int(py0 - y0), int(px0 - x0)))
-                grids.append((np.arange(px0, px1, dtype=np.float64), np.arange(py0, py1, dtype=np.float64)))
-    maps = _grid_sources(motion, grids)
+                grids.append(Grid(float(px0), float(py0), 1.0, 1.0, int(px1 - px0), int(py1 - py0)))
+    maps = _grid_sources(motion, grids, [False] + [True] * (len(grids) - 1))
     return SourceMap(box, step, maps[0], [(*corner, patch) for corner, patch in zip(corners, maps[1:], strict=True)])
