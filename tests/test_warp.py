@@ -285,7 +285,7 @@ def test_a_grey_portrait_keeps_a_grey_open_mouth(face_tracker, demo_landmarks):
             assert np.abs(channels - channels.mean(axis=2, keepdims=True)).max() <= 1  # no red tongue
 
 
-def test_is_grey_answers_for_each_image_not_the_one_before(default_portrait):
+def test_is_grey_tells_grey_photos_from_colour_ones_even_a_tint_only_where_it_samples(default_portrait):
     from engine.warp import is_grey
 
     colour = default_portrait.image

@@ -102,7 +102,7 @@ class KnotAnimator(Animator):
             full_warp = self._frames.warp(motion.landmarks)
             crop = self._frames.crop(full_warp)
         else:
-            full_warp = warp_with_mesh(self._portrait.image, self.full_mesh, motion.landmarks)
+            full_warp = warp_with_mesh(self._portrait.image, self.full_mesh, motion.landmarks, grey=self._grey)
             crop = to_tensor(self.box.crop(full_warp, r)[None], self.device)
         warp_latent = self.codec.encode(crop)[0]
         payload = _FramePayload(motion, warp_latent, full_warp)
