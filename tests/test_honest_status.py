@@ -58,7 +58,8 @@ def test_knot_render_with_broken_weights_is_an_error_without_output(tmp_path, co
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.json", "tiny.safetensors"]
 
 
-@pytest.mark.parametrize("command", ["bench", "soak", "bench-model", "bench-driving", "eval"])
+@pytest.mark.parametrize("command", ["bench", "soak", "bench-model", "bench-driving", "bench-warp", "bench-recording",
+                                     "eval"])
 def test_harness_results_go_outside_the_tracked_tree_by_default(command):
     import main as knotcam
 
