@@ -156,6 +156,9 @@ SSIM**: in the box of the real frame's face oval, and of its outer lips grown by
 **still-face flicker**: mean absolute grey-level change of the face box between consecutive frames over the
 stillest 20 % of the clip (least driving motion); **/ warp's**: the same over the warp baseline's (1 = as still
 as the warp). **vs warp**: face PSNR against the warp baseline's own output (how much a system changes it).
+**warp, blurred** is a reference, not a system: the warp's frames through a Gaussian blur. These metrics reward
+a softer picture wherever the motion is slightly off, so a system's gain over the warp means something only
+where it exceeds that row's.
 
 ![held-out contact sheet](contact_held_out.png)
 
