@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.eval import metrics
+from engine.eval.markdown import cell
 from engine.eval.systems import DrivingClip
 from engine.face import topology as topo
 
@@ -145,9 +146,6 @@ COLUMNS: list[tuple[str, str, str]] = [
 def table(per_clip: dict[str, dict[str, HeldOutScores]]) -> str:
     """Markdown: one row per (clip, system)."""
     import math
-
-    def cell(v: float, fmt: str) -> str:
-        return "—" if v is None or not math.isfinite(v) else fmt.format(v)
 
     head = "| clip | system | " + " | ".join(h for _, h, _ in COLUMNS) + " |"
     rule = "|---|---|" + "---:|" * len(COLUMNS)

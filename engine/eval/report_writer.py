@@ -11,6 +11,7 @@ import numpy as np
 from engine.animator import Portrait
 from engine.config import FACE_CROP_SCALE
 from engine.eval import plots
+from engine.eval.markdown import cell
 from engine.eval.scoring import TILE, EvalPlan, Scores
 from engine.eval.systems import DrivingClip
 from engine.eval.warp_section import WarpSection
@@ -34,7 +35,7 @@ TABLE_COLUMNS: list[tuple[str, str, str]] = [
 
 
 def _cell(value: float, fmt: str) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else fmt.format(value)
+    return cell(value, fmt, missing="n/a")
 
 
 def first_table(scores: dict[str, Scores]) -> str:

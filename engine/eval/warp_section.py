@@ -21,6 +21,7 @@ import numpy as np
 from engine.animator import Animator, Motion, Portrait
 from engine.config import FACE_CROP_SCALE
 from engine.eval import metrics, plots
+from engine.eval.markdown import cell
 from engine.eval.scoring import TILE, following_scores
 from engine.eval.systems import DrivingClip, run_animator
 from engine.face.crop import CropBox
@@ -127,9 +128,6 @@ COLUMNS: list[tuple[str, str, str]] = [
 
 def table(comparison: WarpComparison) -> str:
     """Markdown: one row per warp, one column per number."""
-
-    def cell(v: float, fmt: str) -> str:
-        return "—" if v is None or not math.isfinite(v) else fmt.format(v)
 
     head = "| warp | " + " | ".join(h for _, h, _ in COLUMNS) + " |"
     rule = "|---|" + "---:|" * len(COLUMNS)
