@@ -62,7 +62,8 @@ def test_generation_animates_on_its_thread_what_tracking_found_on_another(qtbot,
     frames_in, frames_out = DropOldestQueue(64), DropOldestQueue(64)
     generation = GenerationWorker(frames_in, frames_out, AnimatorChoice("warp"), build=build)
     generation.set_portrait(default_portrait)
-    generation.start()
+    with qtbot.waitSignal(generation.calibrating_changed, timeout=20000):  # the portrait is on: frames count
+        generation.start()
     try:
         for i, frame in enumerate(demo_frames[:6]):
             frames_in.put((frame, i / 30))
