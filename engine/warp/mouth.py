@@ -65,23 +65,27 @@ def mouth_layer(src: np.ndarray, dst: np.ndarray, image_size: tuple[int, int],
     """The layer for landmarks src (478, 2) of the portrait moved to dst (478, 2); None when the mouth is shut."""
     inner = dst.take(_INNER, axis=0)
     h, w = image_size
-    lo = np.clip(np.floor(inner.min(axis=0)).astype(int) - 1, 0, [w, h])
-    hi = np.clip(np.ceil(inner.max(axis=0)).astype(int) + 2, 0, [w, h])
-    if (hi <= lo).any():
+    rows = inner.T.copy()  # x and y contiguous: a reduce over axis 0 of (N, 2) costs several times more
+    lx, ly = np.floor(rows.min(axis=1)).astype(int).tolist()
+    hx, hy = np.ceil(rows.max(axis=1)).astype(int).tolist()
+    lo = (min(max(lx - 1, 0), w), min(max(ly - 1, 0), h))  # Python ints: np.clip on two numbers costs more
+    hi = (min(max(hx + 2, 0), w), min(max(hy + 2, 0), h))
+    if hi[0] <= lo[0] or hi[1] <= lo[1]:
         return None
-    origin = lo.astype(np.float64)
-    shape = (int(hi[1] - lo[1]), int(hi[0] - lo[0]))
+    origin = np.array(lo, dtype=np.float64)
+    shape = (hi[1] - lo[1], hi[0] - lo[0])
     alpha = polygon_mask(shape, inner - origin)
     if alpha.max() < 0.05:
         return None
     # Teeth hang from their jaws: the upper part of the portrait's mouth interior moves with the upper lip,
     # the rest with the lower lip, each unstretched (a smile shows mostly upper teeth).
-    shift_up = (dst[_UPPER] - src[_UPPER]).mean(axis=0)
-    shift_lo = (dst[_LOWER] - src[_LOWER]).mean(axis=0)
-    mid = src[_UPPER] + _UPPER_TEETH_SHARE * (src[_LOWER] - src[_UPPER])
+    src_up, src_lo = src.take(_UPPER, axis=0), src.take(_LOWER, axis=0)
+    shift_up = (dst.take(_UPPER, axis=0) - src_up).mean(axis=0)
+    shift_lo = (dst.take(_LOWER, axis=0) - src_lo).mean(axis=0)
+    mid = src_up + _UPPER_TEETH_SHARE * (src_lo - src_up)
     a, b = src[_CORNERS[0]][None], src[_CORNERS[1]][None]
-    upper_half = np.concatenate([a, src[_UPPER], b, mid[::-1]])
-    lower_half = np.concatenate([a, mid, b, src[_LOWER][::-1]])
+    upper_half = np.concatenate([a, src_up, b, mid[::-1]])
+    lower_half = np.concatenate([a, mid, b, src_lo[::-1]])
     shown_up = polygon_mask(shape, upper_half + shift_up - origin)
     shown_lo = polygon_mask(shape, lower_half + shift_lo - origin)
     xs = np.arange(shape[1], dtype=np.float32)[None, :]  # (1, w) and (h, 1): what depends on one only stays 1-D
@@ -92,23 +96,24 @@ def mouth_layer(src: np.ndarray, dst: np.ndarray, image_size: tuple[int, int],
     sample_map[..., 0] = (xs + origin32[0]) - np.where(use_lower, lo32[0], up32[0])
     sample_map[..., 1] = (ys + origin32[1]) - np.where(use_lower, lo32[1], up32[1])
     shown = np.minimum(shown_up + shown_lo, 1.0)[..., None]
-    depth, under_lip, tongue = _cavity_coordinates(xs, ys, dst - origin)
+    depth, under_lip, tongue = _cavity_coordinates(xs, ys, dst, origin)
     cavity = _CAVITY_COLOUR * (1.0 - tongue) + _TONGUE_COLOUR * tongue
     if grey:  # a grey portrait gets a grey mouth, not a red tongue
         cavity = np.repeat((cavity @ _LUMA)[..., None], 3, axis=2)
     shade = (1.0 - _BACK_DARKENING * depth) * (1.0 - _LIP_SHADOW * under_lip)  # (h, w, 1)
     gain = shown  # the portrait's own teeth and cavity carry their own shading
     tint = (1.0 - shown) * cavity * shade
-    box = (int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
+    box = (lo[0], lo[1], hi[0], hi[1])
     return MouthLayer(box, sample_map, gain.astype(np.float32), tint.astype(np.float32), alpha[..., None])
 
 
-def _cavity_coordinates(xs: np.ndarray, ys: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, ...]:
+def _cavity_coordinates(xs: np.ndarray, ys: np.ndarray, lm: np.ndarray, origin: np.ndarray) -> tuple[np.ndarray, ...]:
     """(h, w, 1) each: depth (1 at the back of the mouth, 0 at the lips), the upper lip's shadow, tongue share.
 
-    xs (1, w) and ys (h, 1): the lip lines and the across share are computed once per column.
+    xs (1, w) and ys (h, 1): the lip lines and the across share are computed once per column; lm (478, 2)
+    landmarks, origin (2,) the box's corner (only the inner lips are moved into box pixels).
     """
-    up, down = lm.take(_INNER_UPPER_ALL, axis=0), lm.take(_INNER_LOWER_ALL, axis=0)
+    up, down = lm.take(_INNER_UPPER_ALL, axis=0) - origin, lm.take(_INNER_LOWER_ALL, axis=0) - origin
     top = np.interp(xs, *_sorted(up))
     bottom = np.interp(xs, *_sorted(down))
     height = np.maximum(bottom - top, 1.0)

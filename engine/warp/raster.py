@@ -52,6 +52,22 @@ def in_grid_units(affine: np.ndarray, origin: tuple[float, float], step: tuple[f
     return np.stack([a * sx, b * sy, a * ox + b * oy + c, d * sx, e * sy, d * ox + e * oy + f], axis=1)
 
 
+# the vertex order of a triangle from its three y comparisons (y0 <= y1, y0 <= y2, y1 <= y2) as a 3-bit code:
+# row 2v, 2v + 1 of the (6, T) corner rows for the top, middle and bottom vertex (ties as np.where chains did)
+def _sort_rows():
+    rows = []
+    for code in range(8):
+        c01, c02, c12 = bool(code & 4), bool(code & 2), bool(code & 1)
+        top = (0 if c02 else 2) if c01 else (1 if c12 else 2)
+        bottom = (0 if not c02 else 2) if not c01 else (1 if not c12 else 2)
+        mid = 3 - top - bottom
+        rows.append([2 * top, 2 * top + 1, 2 * mid, 2 * mid + 1, 2 * bottom, 2 * bottom + 1])
+    return np.array(rows, dtype=np.intp).T  # (6, 8)
+
+
+_SORTED_ROWS = _sort_rows()
+
+
 def rasterise_source_map(dst_tris: np.ndarray, affine: np.ndarray, grid_shape: np.ndarray, grid_start: np.ndarray,
                          flat_map: np.ndarray) -> None:
     """Write, for every grid point covered by a triangle, its source position into `flat_map` in place.
@@ -64,24 +80,22 @@ def rasterise_source_map(dst_tris: np.ndarray, affine: np.ndarray, grid_shape: n
     """
     if len(dst_tris) == 0:
         return
+    count = len(dst_tris)
+    corner = dst_tris.reshape(-1, 6).T.copy()  # (6, T): x0, y0, x1, y1, x2, y2, each contiguous
+    y0, y1, y2 = corner[1], corner[3], corner[5]
     rows, cols = grid_shape[:, 0], grid_shape[:, 1]
-    ya = dst_tris[..., 1]  # (T, 3)
-    r_lo = np.maximum(np.ceil(min3(ya) - 1e-9), 0).astype(np.int64)
-    r_hi = np.minimum(np.floor(max3(ya) + 1e-9), rows - 1).astype(np.int64)
+    r_lo = np.maximum(np.ceil(np.minimum(np.minimum(y0, y1), y2) - 1e-9), 0).astype(np.int64)
+    r_hi = np.minimum(np.floor(np.maximum(np.maximum(y0, y1), y2) + 1e-9), rows - 1).astype(np.int64)
     rows_per_tri = np.maximum(r_hi - r_lo + 1, 0)
-    tri = np.repeat(np.arange(len(dst_tris)), rows_per_tri)  # (P,) one entry per (triangle, row)
+    tri = np.repeat(np.arange(count), rows_per_tri)  # (P,) one entry per (triangle, row)
     first = np.cumsum(rows_per_tri) - rows_per_tri
     row = np.arange(len(tri)) - np.repeat(first - r_lo, rows_per_tri)
     # A row crosses the long edge (top to bottom vertex) and one short edge: the upper one (top to middle)
     # above the middle vertex, the lower one below it; a level short edge crosses no row (the other one does),
-    # a level long edge means a flat triangle, which covers nothing. Per triangle: its vertices sorted by y.
-    y0, y1, y2 = ya[:, 0], ya[:, 1], ya[:, 2]
-    top = np.where(y0 <= y1, np.where(y0 <= y2, 0, 2), np.where(y1 <= y2, 1, 2))
-    bottom = np.where(y0 > y1, np.where(y0 > y2, 0, 2), np.where(y1 > y2, 1, 2))
-    flat = dst_tris.reshape(-1)
-    base = 6 * np.arange(len(dst_tris))
-    (xt, yt), (xm, ym), (xb, yb) = ((flat.take(base + 2 * v), flat.take(base + 2 * v + 1))
-                                    for v in (top, 3 - top - bottom, bottom))
+    # a level long edge means a flat triangle, which covers nothing. Per triangle: its vertices sorted by y,
+    # gathered in one take by the order its three comparisons give.
+    code = (y0 <= y1) * 4 + (y0 <= y2) * 2 + (y1 <= y2)
+    xt, yt, xm, ym, xb, yb = corner.reshape(-1).take(_SORTED_ROWS.take(code, axis=1) * count + np.arange(count))
     level_up, level_down = np.abs(ym - yt) <= 1e-12, np.abs(yb - ym) <= 1e-12
     per_tri = [ym, level_up & ~level_down, level_down]
     for (xp, yp), (xq, yq) in (((xt, yt), (xb, yb)), ((xt, yt), (xm, ym)), ((xm, ym), (xb, yb))):  # long, up, down
