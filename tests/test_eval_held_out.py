@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 
 from engine.eval.held_out import HeldOutScores, compare_with_warp, face_box, mouth_box, score_clip, still_frames, table
@@ -39,6 +40,9 @@ def test_a_copy_of_the_truth_scores_infinite_psnr_and_a_still_output_has_no_flic
              for i, f in enumerate(clip.frames)}
     shimmer = score_clip(noisy, clip, 3)
     assert shimmer.values["flicker"] > truth.values["flicker"] + 5
+    soft = score_clip({i: cv2.GaussianBlur(f, (0, 0), 1.5) for i, f in enumerate(clip.frames)}, clip, 3)
+    assert truth.values["sharpness_vs_real"] == 1.0 and soft.values["sharpness_vs_real"] < 0.7
+    assert shimmer.values["sharpness_vs_real"] > 1.5  # noise reads as detail: the column is read beside flicker
     assert set(truth.tiles) == {"open mouth", "blink", "head turn", "chunk border"}
 
 

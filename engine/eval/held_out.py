@@ -97,7 +97,7 @@ def score_clip(frames: dict[int, np.ndarray], clip: DrivingClip, chunk_frames: i
     """Face/mouth PSNR and SSIM, still-face flicker of one system's output frames (index -> RGB)."""
     lms = clip.landmarks
     n = len(clip.frames)
-    face_psnr, face_ssim, mouth_psnr, faces = [], [], [], []
+    face_psnr, face_ssim, mouth_psnr, faces, sharp, real_sharp = [], [], [], [], [], []
     for i in range(1, n):
         if not np.isfinite(lms[i]).all():
             faces.append(np.zeros((1, 1, 3), np.uint8))
@@ -106,6 +106,8 @@ def score_clip(frames: dict[int, np.ndarray], clip: DrivingClip, chunk_frames: i
         out, real = frames[i], clip.frames[i]
         face_psnr.append(metrics.psnr(out[fb], real[fb]))
         face_ssim.append(metrics.ssim(out[fb], real[fb]))
+        sharp.append(metrics.sharpness(out[fb]))
+        real_sharp.append(metrics.sharpness(real[fb]))
         mouth_psnr.append(metrics.psnr(out[mb], real[mb]))
         faces.append(out[fb].copy())
     still = still_frames(lms)
@@ -116,6 +118,7 @@ def score_clip(frames: dict[int, np.ndarray], clip: DrivingClip, chunk_frames: i
         fb = face_box(lms[i], clip.frames[i].shape)
         flicker.append(np.abs(frames[i][fb].astype(np.float32) - frames[i - 1][fb].astype(np.float32)).mean())
     values = {"face_psnr": float(np.mean(face_psnr)), "face_ssim": float(np.mean(face_ssim)),
+              "sharpness_vs_real": metrics.ratio(float(np.mean(sharp)), float(np.mean(real_sharp))),
               "mouth_psnr": float(np.mean(mouth_psnr)), "flicker": float(np.mean(flicker)) if flicker else np.nan}
     tiles = {name: frames[i] for name, i in moments(clip, chunk_frames).items()}
     return HeldOutScores(values, faces, tiles)
@@ -136,6 +139,7 @@ def compare_with_warp(scores: dict[str, HeldOutScores]) -> None:
 COLUMNS: list[tuple[str, str, str]] = [
     ("face_psnr", "face PSNR dB ↑", "{:.2f}"),
     ("face_ssim", "face SSIM ↑", "{:.4f}"),
+    ("sharpness_vs_real", "face sharpness / real's", "{:.2f}"),
     ("mouth_psnr", "mouth PSNR dB ↑", "{:.2f}"),
     ("flicker", "still-face flicker ↓", "{:.2f}"),
     ("flicker_vs_warp", "flicker / warp's", "{:.2f}"),

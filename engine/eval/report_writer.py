@@ -157,6 +157,7 @@ SSIM**: in the box of the real frame's face oval, and of its outer lips grown by
 **still-face flicker**: mean absolute grey-level change of the face box between consecutive frames over the
 stillest 20 % of the clip (least driving motion); **/ warp's**: the same over the warp baseline's (1 = as still
 as the warp). **vs warp**: face PSNR against the warp baseline's own output (how much a system changes it).
+**face sharpness / real's**: variance of the face box's Laplacian over the real frame's (1 = as sharp as the camera).
 **warp, blurred** is a reference, not a system: the warp's frames through a Gaussian blur. These metrics reward
 a softer picture wherever the motion is slightly off, so a system's gain over the warp means something only
 where it exceeds that row's.
