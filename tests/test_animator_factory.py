@@ -60,10 +60,27 @@ def test_a_chosen_chunk_size_loads_the_shipped_weights_with_that_stream():
     from engine.cli.stream_options import stream_config
     from engine.config import get_preset
 
-    args = argparse.Namespace(chunk_frames=1, knot_frames=None)
+    args = argparse.Namespace(chunk_frames=1, knot_frames=None, denoising_steps=None)
     stream = stream_config(args, get_preset("tiny").stream)
     assert (stream.chunk_frames, stream.knot_frames) == (1, 1)
     animator = load_animator(AnimatorSpec("knot", "tiny", "cpu", None, stream))
     assert animator.streamer.cfg.chunk_frames == 1
     with pytest.raises(ValueError, match="knot_frames"):
-        stream_config(argparse.Namespace(chunk_frames=2, knot_frames=3), get_preset("tiny").stream)
+        stream_config(argparse.Namespace(chunk_frames=2, knot_frames=3, denoising_steps=None),
+                      get_preset("tiny").stream)
+
+
+def test_fewer_denoising_steps_keep_the_first_times_of_the_trained_schedule():
+    import argparse
+
+    from engine.cli.stream_options import stream_config
+    from engine.config import get_preset
+
+    base = get_preset("tiny").stream
+    one = stream_config(argparse.Namespace(chunk_frames=None, knot_frames=None, denoising_steps=1), base)
+    two = stream_config(argparse.Namespace(chunk_frames=None, knot_frames=None, denoising_steps=2), base)
+    assert one.timesteps == base.timesteps[:1] == (1.0,) and two.timesteps == base.timesteps[:2]
+    assert (one.chunk_frames, one.knot_frames) == (base.chunk_frames, base.knot_frames)
+    for bad in (0, len(base.timesteps) + 1):
+        with pytest.raises(ValueError, match="denoising-steps"):
+            stream_config(argparse.Namespace(chunk_frames=None, knot_frames=None, denoising_steps=bad), base)

@@ -251,6 +251,9 @@ def result_key(result: dict) -> str:
         k = result.get("stream", {}).get("chunk_frames")
         if k is not None and k != get_preset(result["preset"]).stream.chunk_frames:  # not the preset's K
             parts.append(f"K{k}")
+        n = result.get("stream", {}).get("denoising_steps")
+        if n is not None and n != len(get_preset(result["preset"]).stream.timesteps):  # not the preset's steps
+            parts.append(f"N{n}")
         if result["device"].startswith("cuda") and not result.get("frames_on_device", True):
             parts.append("host-frames")
     if result["paced_fps"]:

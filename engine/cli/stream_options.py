@@ -1,7 +1,10 @@
-"""`--chunk-frames K` and `--knot-frames k` for every command that streams Knot Forcing (render, bench, eval).
+"""`--chunk-frames K`, `--knot-frames k` and `--denoising-steps N` for every command that streams Knot Forcing
+(render, bench, eval).
 
 K frames per chunk is the latency knob: a frame waits for its chunk (K - 1 frames at most) plus the knot k.
 The shipped weights were trained with K = 3, k = 1; other values run the same model on shorter chunks.
+N keeps the first N times of the preset's schedule (1.0, 0.66, 0.33): the last step then goes straight to
+t = 0, the model's clean prediction at a time it was trained at; fewer steps = fewer DiT passes per chunk.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ def add_stream_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Knot Forcing frames per chunk (default: the preset's): fewer = lower latency")
     parser.add_argument("--knot-frames", type=int, metavar="k",
                         help="frames each chunk overlaps the next (default: the preset's; at most K)")
+    parser.add_argument("--denoising-steps", type=int, metavar="N",
+                        help="DiT passes per chunk before its commit (default: the preset's); fewer = faster")
 
 
 def stream_config(args: argparse.Namespace, base: StreamConfig) -> StreamConfig:
@@ -25,4 +30,9 @@ def stream_config(args: argparse.Namespace, base: StreamConfig) -> StreamConfig:
     (one sentence, from StreamConfig) for impossible values."""
     k_chunk = args.chunk_frames if args.chunk_frames is not None else base.chunk_frames
     k_knot = args.knot_frames if args.knot_frames is not None else min(base.knot_frames, k_chunk)
-    return replace(base, chunk_frames=k_chunk, knot_frames=k_knot)
+    steps = base.timesteps
+    if args.denoising_steps is not None:
+        if not 1 <= args.denoising_steps <= len(base.timesteps):
+            raise ValueError(f"--denoising-steps must be 1 to {len(base.timesteps)}")
+        steps = base.timesteps[: args.denoising_steps]
+    return replace(base, chunk_frames=k_chunk, knot_frames=k_knot, timesteps=steps)
