@@ -42,7 +42,8 @@ class Session(QObject):
     def __init__(self, choice: AnimatorChoice, options: WindowOptions, mirror: bool,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.driving_queue: DropOldestQueue = DropOldestQueue(2)
+        # The newest camera frame only: tracking (its own thread) takes it when free, so none waits behind another.
+        self.driving_queue: DropOldestQueue = DropOldestQueue(1)
         self.output_queue: DropOldestQueue = DropOldestQueue(AVATAR_BURST)
         self.loader = PortraitLoader()
         self.generation = GenerationWorker(self.driving_queue, self.output_queue, choice)

@@ -1,6 +1,6 @@
 """TrackingWorker: the driving face tracked on its own thread, beside generation.
 
-    capture ──(RGB, t)──► DropOldestQueue(2) ──► TrackingWorker ──(RGB, t, landmarks)──► DropOldestQueue(1)
+    capture ──(RGB, t)──► DropOldestQueue(1) ──► TrackingWorker ──(RGB, t, landmarks)──► DropOldestQueue(1)
         ──► generation
 
 mediapipe (~5-7 ms a frame on one core) then runs while the animator generates the previous frame, so on a

@@ -3,7 +3,7 @@
 to the window by signals carrying numpy frames and to each other through bounded drop-oldest queues; the GUI
 thread never waits on them.
 
-    Capture ──(RGB, t)──► DropOldestQueue(2) ──► Tracking ──► DropOldestQueue(1) ──► Generation ──image──►
+    Capture ──(RGB, t)──► DropOldestQueue(1) ──► Tracking ──► DropOldestQueue(1) ──► Generation ──image──►
       │ frame_captured                                                                │ avatar_ready,
       ▼                                                                               ▼ landmarks_ready
     window: driving preview                         DropOldestQueue(2) ──► Output (virtual camera, recorder)
