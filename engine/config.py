@@ -149,8 +149,10 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     # K = 2: on the 2-core CPU 21 fps and 141 / 199 ms median / p95 latency at a 30 fps camera, against 20 fps
-    # and 153 / 294 ms at K = 3, with the same held-out scores (benchmarks/streamer_k.json, docs/training)
-    "tiny": Preset(ModelConfig(prediction="warp_residual"), StreamConfig(chunk_frames=2)),
+    # and 153 / 294 ms at K = 3, with the same held-out scores (benchmarks/streamer_k.json, docs/training).
+    # Two denoising steps (the first two times of the trained schedule): 34.7 fps on the 2-core CPU against 26.8
+    # with three, the same held-out face PSNR, still-face flicker 1.13x the warp's against 1.09x (docs/performance.md)
+    "tiny": Preset(ModelConfig(prediction="warp_residual"), StreamConfig(chunk_frames=2, timesteps=(1.0, 0.66))),
     "base": Preset(
         ModelConfig(name="base", resolution=256, latent_channels=12, codec_widths=(32, 64, 128), width=288, depth=6,
                     heads=6, prediction="warp_residual"),

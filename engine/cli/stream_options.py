@@ -3,8 +3,9 @@
 
 K frames per chunk is the latency knob: a frame waits for its chunk (K - 1 frames at most) plus the knot k.
 The shipped weights were trained with K = 3, k = 1; other values run the same model on shorter chunks.
-N keeps the first N times of the preset's schedule (1.0, 0.66, 0.33): the last step then goes straight to
-t = 0, the model's clean prediction at a time it was trained at; fewer steps = fewer DiT passes per chunk.
+N keeps the first N times of the preset's schedule (tiny: 1.0, 0.66 of the (1.0, 0.66, 0.33) it was trained
+with): the last step goes straight to t = 0, the model's clean prediction at a time it was trained at; fewer
+steps = fewer DiT passes per chunk.
 """
 
 from __future__ import annotations
