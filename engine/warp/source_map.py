@@ -57,12 +57,18 @@ class HeadShape:
         band = (centre + radii[:, None, None] * circle).reshape(-1, 2)
         return cls(centre, axes, down / max(np.linalg.norm(down), 1e-9), band)
 
+    @cached_property
+    def inverse_axes(self) -> tuple[float, float, float, float]:
+        """(i00, i01, i10, i11): the inverse of `axes`, in closed form (np.linalg.inv costs ~0.5 ms here)."""
+        (a, b), (c, d) = self.axes
+        det = a * d - b * c
+        return d / det, -b / det, -c / det, a / det
+
     def radius(self, points: np.ndarray) -> np.ndarray:
         """(..., 2) portrait points -> (...,) their distance from the centre in face-oval radii."""
-        (a, b), (c, d) = self.axes
-        inv = np.array([[d, -b], [-c, a]]) / (a * d - b * c)  # closed form: np.linalg.inv costs ~0.5 ms here
+        i00, i01, i10, i11 = self.inverse_axes
         x, y = points[..., 0] - self.centre[0], points[..., 1] - self.centre[1]
-        u, v = inv[0, 0] * x + inv[0, 1] * y, inv[1, 0] * x + inv[1, 1] * y
+        u, v = i00 * x + i01 * y, i10 * x + i11 * y
         return np.sqrt(u * u + v * v)
 
     @cached_property
@@ -98,36 +104,32 @@ class FrameMotion:
     image_size: tuple[int, int]  # (H, W)
 
 
-def _follow(shape: HeadShape, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """follow_weight of portrait points given as offsets x, y from the face centre (columns, not stacked)."""
-    (a, b), (c, d) = shape.axes
-    det = a * d - b * c
-    u, v = (d / det) * x + (-b / det) * y, (-c / det) * x + (a / det) * y  # HeadShape.radius, the same arithmetic
-    t = np.minimum(np.maximum((np.sqrt(u * u + v * v) - HEAD_ZONE) / (FALLOFF_END - HEAD_ZONE), 0.0), 1.0)
+def _falloff_weight(radius: np.ndarray, along: np.ndarray, norm: np.ndarray) -> np.ndarray:
+    """Share of the head's motion a portrait point takes: 1 on the head, 0 from FALLOFF_END, faster below the
+    chin. radius: its distance from the centre in face-oval radii; along: its offset from the centre projected
+    on `HeadShape.down`; norm: that offset's length."""
+    t = np.minimum(np.maximum((radius - HEAD_ZONE) / (FALLOFF_END - HEAD_ZONE), 0.0), 1.0)
     fade = t * t * (3.0 - 2.0 * t)
-    below = np.minimum(np.maximum((x * shape.down[0] + y * shape.down[1]) / np.maximum(np.sqrt(x * x + y * y), 1e-9),
-                                  0.0), 1.0)
+    below = np.minimum(np.maximum(along / np.maximum(norm, 1e-9), 0.0), 1.0)
     return (1.0 - fade) * (1.0 - NECK_STIFFNESS * below * fade)  # C1 at the ring: no crease around the head
 
 
-def follow_weight(shape: HeadShape, points: np.ndarray) -> np.ndarray:
-    """(..., 2) portrait points -> (...,) share of the head's motion they take: 1 on the head, 0 from FALLOFF_END."""
-    return _follow(shape, points[..., 0] - shape.centre[0], points[..., 1] - shape.centre[1])
+def _follow(shape: HeadShape, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """`_falloff_weight` of portrait points given as offsets x, y from the face centre (columns, not stacked)."""
+    i00, i01, i10, i11 = shape.inverse_axes
+    u, v = i00 * x + i01 * y, i10 * x + i11 * y  # as HeadShape.radius
+    return _falloff_weight(np.sqrt(u * u + v * v), x * shape.down[0] + y * shape.down[1], np.sqrt(x * x + y * y))
 
 
 def _outside_xy(head: Similarity, shape: HeadShape, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """outside_map of output pixels given as columns x, y: their source's columns."""
+    """Output pixels outside the mesh, given as columns x, y -> their source's columns: the head's inverse
+    motion, faded by `_falloff_weight`."""
     inv = head.inverse()
     a, b = inv.z.real, inv.z.imag
     gx, gy = x - inv.src_centre[0], y - inv.src_centre[1]
     rx, ry = a * gx - b * gy + inv.dst_centre[0], b * gx + a * gy + inv.dst_centre[1]  # as Similarity.apply
     weight = _follow(shape, rx - shape.centre[0], ry - shape.centre[1])
     return x + weight * (rx - x), y + weight * (ry - y)
-
-
-def outside_map(head: Similarity, shape: HeadShape, px: np.ndarray) -> np.ndarray:
-    """(..., 2) output pixels outside the mesh -> their source: the head's inverse motion, faded by follow_weight."""
-    return np.stack(_outside_xy(head, shape, px[..., 0], px[..., 1]), axis=-1)
 
 
 def band_squeeze(head: Similarity, shape: HeadShape) -> float:
@@ -195,7 +197,7 @@ class Grid:
 
 
 def outside_grid(head: Similarity, shape: HeadShape, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """`outside_map` of the grid xs x ys: (len(ys), len(xs), 2) float32.
+    """`_outside_xy` of the grid xs x ys: (len(ys), len(xs), 2) float32.
 
     Every quantity before the falloff weight is affine in the pixel, so it is a column term plus a row term:
     one broadcast add per full-size array instead of the stacked per-point arithmetic.
@@ -206,19 +208,13 @@ def outside_grid(head: Similarity, shape: HeadShape, xs: np.ndarray, ys: np.ndar
     # the rigid (portrait) point relative to the face centre: xr = xr_c[j] + xr_r[i], yr likewise
     xr_c, xr_r = a * gx + (inv.dst_centre[0] - shape.centre[0]), -b * gy
     yr_c, yr_r = b * gx, a * gy + (inv.dst_centre[1] - shape.centre[1])
-    (p, q), (r, t) = shape.axes
-    det = p * t - q * r
-    i00, i01, i10, i11 = t / det, -q / det, -r / det, p / det  # as HeadShape.radius
+    i00, i01, i10, i11 = shape.inverse_axes
     u = (i00 * xr_c + i01 * yr_c)[None, :] + (i00 * xr_r + i01 * yr_r)[:, None]
     v = (i10 * xr_c + i11 * yr_c)[None, :] + (i10 * xr_r + i11 * yr_r)[:, None]
-    radius = np.sqrt(u * u + v * v)
-    fade = np.minimum(np.maximum((radius - HEAD_ZONE) / (FALLOFF_END - HEAD_ZONE), 0.0), 1.0)
-    fade = fade * fade * (3.0 - 2.0 * fade)
     xr, yr = xr_c[None, :] + xr_r[:, None], yr_c[None, :] + yr_r[:, None]
     d0, d1 = shape.down
     along = (xr_c * d0 + yr_c * d1)[None, :] + (xr_r * d0 + yr_r * d1)[:, None]
-    below = np.minimum(np.maximum(along / np.maximum(np.sqrt(xr * xr + yr * yr), 1e-9), 0.0), 1.0)
-    weight = (1.0 - fade) * (1.0 - NECK_STIFFNESS * below * fade)
+    weight = _falloff_weight(np.sqrt(u * u + v * v), along, np.sqrt(xr * xr + yr * yr))
     out = np.empty((len(ys), len(xs), 2), dtype=np.float32)
     # source = px + weight (rigid - px), rigid - px = xr + centre - px (again a column plus a row term)
     out[..., 0] = xs[None, :] + weight * ((xr_c + shape.centre[0] - xs)[None, :] + xr_r[:, None])
