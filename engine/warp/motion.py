@@ -110,8 +110,8 @@ def close_shut_eyes(src: np.ndarray, dst: np.ndarray, scale: float) -> np.ndarra
 
 def signed_areas(tris: np.ndarray) -> np.ndarray:
     """(T, 3, 2) triangles -> (T,) twice their signed areas."""
-    e1, e2 = tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0]
-    return e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+    x0, y0, x1, y1, x2, y2 = tris.reshape(-1, 6).T  # columns: cheaper than the (T, 2) edge arrays
+    return (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
 
 
 def _csr(keys: np.ndarray, values: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -168,9 +168,8 @@ def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.n
     tris, orientation = graph.triangles, graph.orientation
     corners = graph.corners
 
-    def oriented_areas(p: np.ndarray) -> np.ndarray:  # signed_areas(p[tris]) * orientation, the same arithmetic
-        x0, y0, x1, y1, x2, y2 = p.take(corners, axis=0).reshape(-1, 6).T  # one take: ~3x faster than p[tris]
-        return ((x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)) * orientation
+    def oriented_areas(p: np.ndarray) -> np.ndarray:  # one take: ~3x faster than p[tris]
+        return signed_areas(p.take(corners, axis=0).reshape(-1, 3, 2)) * orientation
 
     rigid_area = oriented_areas(rigid)
     floor = np.where(graph.free, -np.inf, np.minimum(MIN_AREA_FRACTION * np.abs(rigid_area), rigid_area))
