@@ -21,7 +21,8 @@ from engine.warp import build_mesh, is_grey
 
 def _frames(portrait, box: CropBox, resolution: int = 64) -> DeviceFrames:
     mesh = build_mesh(portrait.landmarks[:, :2], portrait.image.shape[:2])
-    return DeviceFrames(portrait.image, mesh, box, resolution, is_grey(portrait.image), torch.device("cpu"))
+    region = PasteRegion(box, resolution, portrait.image.shape[:2])
+    return DeviceFrames(portrait.image, mesh, box, region, resolution, is_grey(portrait.image), torch.device("cpu"))
 
 
 def _motions(portrait, demo_landmarks, count: int, start: int = 0):

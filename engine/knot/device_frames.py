@@ -49,9 +49,10 @@ def _affine_points(matrix: np.ndarray, width: int, height: int) -> np.ndarray:
 class DeviceFrames:
     """One portrait's warp, crop and paste on its device (the GPU path of KnotAnimator)."""
 
-    def __init__(self, image: np.ndarray, mesh: WarpMesh, box: CropBox, resolution: int, grey: bool,
-                 device: torch.device) -> None:
-        self.device, self.mesh, self.grey, self.resolution = device, mesh, grey, resolution
+    def __init__(self, image: np.ndarray, mesh: WarpMesh, box: CropBox, region: PasteRegion, resolution: int,
+                 grey: bool, device: torch.device) -> None:
+        """region: the animator's PasteRegion of `box` (its matrix and bounds are reused, not rebuilt)."""
+        self.mesh, self.grey = mesh, grey
         self.image = torch.tensor(image, device=device)  # (H, W, 3) uint8, a copy (the portrait is read-only)
         h, w = image.shape[:2]
         r = resolution
@@ -69,7 +70,7 @@ class DeviceFrames:
                                 [0.0, pre_y / s, (0.5 + s * y0 - 0.5 * s / pre_y) * pre_y / s]])
         self.crop_grid = torch.from_numpy(_grid(_affine_points(crop_to_src, r, r), (src_w, src_h)))[None].to(device)
         # Paste: as PasteRegion, the crop resampled into the box's part of the frame, zero outside the crop.
-        self.region = PasteRegion(box, r, (h, w))
+        self.region = region
         rw, rh = self.region.size
         self.paste_grid = None
         if rw > 0 and rh > 0:

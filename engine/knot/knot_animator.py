@@ -82,7 +82,7 @@ class KnotAnimator(Animator):
         self._portrait = portrait
         self._grey = is_grey(portrait.image)  # a grey photo gets a grey avatar, whatever the model adds
         self._paste = PasteRegion(self.box, r, portrait.image.shape[:2])
-        self._frames = (DeviceFrames(portrait.image, self.full_mesh, self.box, r, self._grey, self.device)
+        self._frames = (DeviceFrames(portrait.image, self.full_mesh, self.box, self._paste, r, self._grey, self.device)
                         if self.frames_on_device else None)
 
     def motion_map(self, crop_landmarks: np.ndarray) -> torch.Tensor:
