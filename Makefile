@@ -35,7 +35,7 @@ test: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: setup
-	$(VENV)/bin/ruff check engine app tests main.py installer
+	$(VENV)/bin/ruff check engine app tests main.py run.py installer
 
 bench: setup
 	$(PY) main.py bench
