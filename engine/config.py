@@ -152,16 +152,18 @@ PRESETS: dict[str, Preset] = {
     # and 153 / 294 ms at K = 3, with the same held-out scores (benchmarks/streamer_k.json, docs/training).
     # Two denoising steps (the first two times of the trained schedule): 34.7 fps on the 2-core CPU against 26.8
     # with three, the same held-out face PSNR, still-face flicker 1.13x the warp's against 1.09x (docs/performance.md)
+    # base and large, K = 2 too: a frame waits 33 ms less for its chunk; on the H200 base holds a p95 of 88 ms at
+    # a 30 fps camera against 125 ms at K = 3 (benchmarks/streamer.json)
     "tiny": Preset(ModelConfig(prediction="warp_residual"), StreamConfig(chunk_frames=2, timesteps=(1.0, 0.66))),
     "base": Preset(
         ModelConfig(name="base", resolution=256, latent_channels=12, codec_widths=(32, 64, 128), width=288, depth=6,
                     heads=6, prediction="warp_residual"),
-        StreamConfig(chunk_frames=3, knot_frames=1, window_frames=9),
+        StreamConfig(chunk_frames=2, knot_frames=1, window_frames=9),
     ),
     "large": Preset(
         ModelConfig(name="large", resolution=512, latent_channels=16, codec_widths=(48, 96, 192), patch=4, width=576,
                     depth=8, heads=8, prediction="warp_residual"),
-        StreamConfig(chunk_frames=3, knot_frames=1, window_frames=9),
+        StreamConfig(chunk_frames=2, knot_frames=1, window_frames=9),
     ),
 }
 
