@@ -4,8 +4,9 @@ torch threads), at 512x512 and 1280x720.
 Driven by the astronaut's own tracked landmarks (478, 3) turned through yaw +-25 and pitch +-10 degrees,
 shifted and scaled a little, over 120 frames; the 720p case is the portrait scaled to 720 rows on a
 1280-wide canvas. Prints the figures and merges them, with the machine, into runs/bench/warp.json (or --out;
-the committed benchmarks/warp.json keeps its earlier A/B entries next to them). Run: python main.py bench-warp
-[--out PATH] [--device cuda].
+the committed benchmarks/warp.json keeps its earlier A/B entries next to them). On a GPU the torch warp is
+timed twice: scan conversion on the device (the default there) and on the CPU. Run: python main.py bench-warp
+[--out PATH] [--device cuda] [--landmarks benchmarks/landmarks_astronaut_carphone.npz].
 """
 
 from __future__ import annotations
@@ -42,13 +43,19 @@ def _driving(landmarks: np.ndarray) -> np.ndarray:
     return np.stack(out)
 
 
-def _cases() -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """name -> (image (H, W, 3) uint8, driving landmarks (F, 478, 2), the portrait's first) at both sizes."""
+def _cases(landmarks: Path | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """name -> (image (H, W, 3) uint8, driving landmarks (F, 478, 2), the portrait's first) at both sizes.
+
+    landmarks: a `main.py bench --record-landmarks` file holding the portrait's answer, replayed instead of
+    running mediapipe (the GPU machine has none)."""
+    from engine.eval.recorded_tracker import RecordedTracker
+    from engine.face.portrait import load_portrait
     from engine.face.tracker import FaceTracker
 
-    image = cv2.cvtColor(cv2.imread(str(PORTRAIT)), cv2.COLOR_BGR2RGB)
-    with FaceTracker() as tracker:
-        frames = _driving(tracker.detect(image).astype(np.float64))
+    with RecordedTracker.load(landmarks) if landmarks else FaceTracker() as tracker:
+        portrait = load_portrait(PORTRAIT, tracker)
+    image = portrait.image
+    frames = _driving(portrait.landmarks.astype(np.float64))
     scale = 720 / image.shape[0]
     big = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
     canvas = np.full((720, 1280, 3), 90, dtype=np.uint8)
@@ -70,19 +77,22 @@ def _ms_per_frame(warp, frames: np.ndarray, repeats: int, clock=time.perf_counte
     return best * 1e3
 
 
-def measure(device: str = "cpu", repeats: int = 3) -> dict:
+def measure(device: str = "cpu", repeats: int = 3, landmarks: Path | None = None) -> dict:
     """Measure every case; returns the json-ready result."""
     cv2.setNumThreads(1)
     result = {"machine": describe_machine(device), "opencv_threads": 1, "frames": 0, "ms_per_frame": {}}
-    for name, (image, frames) in _cases().items():
+    for name, (image, frames) in _cases(landmarks).items():
         mesh = build_mesh(frames[0], image.shape[:2])
         tensor = torch.from_numpy(image.copy()).to(device)
         grey = is_grey(image)  # asked once per portrait, as the animators do
         sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
 
-        def torch_warp(f, mesh=mesh, tensor=tensor, sync=sync, grey=grey):
-            warp_with_mesh_torch(tensor, mesh, f, grey=grey)
+        def torch_warp(f, mesh=mesh, tensor=tensor, sync=sync, grey=grey, scan_on_device=None):
+            warp_with_mesh_torch(tensor, mesh, f, grey=grey, scan_on_device=scan_on_device)
             sync()
+
+        def cpu_scan_torch_warp(f, torch_warp=torch_warp):
+            torch_warp(f, scan_on_device=False)
 
         def cpu_warp(f, image=image, mesh=mesh, grey=grey):
             warp_with_mesh(image, mesh, f, grey=grey)
@@ -94,6 +104,9 @@ def measure(device: str = "cpu", repeats: int = 3) -> dict:
             "cpu_cv2_remap_process_time": round(_ms_per_frame(cpu_warp, frames, repeats, time.process_time), 3),
             f"torch_grid_sample_{device}": round(_ms_per_frame(torch_warp, frames, repeats), 3),
         }
+        if device.startswith("cuda"):  # the same warp with the scan conversion left on the CPU, for comparison
+            result["ms_per_frame"][name][f"torch_grid_sample_{device}_cpu_scan"] = round(
+                _ms_per_frame(cpu_scan_torch_warp, frames, repeats), 3)
     result["machine"]["load_average_1min_after"] = round(os.getloadavg()[0], 2)
     return result
 
@@ -104,11 +117,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="results JSON, merged into (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="torch device for the grid_sample warp (default: cpu)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--landmarks", type=Path, default=None,
+                        help="replay the portrait's landmarks from a `bench --record-landmarks` file instead of "
+                             "running mediapipe (for machines without it)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the figures, write the json."""
-    result = measure(args.device, args.repeats)
+    result = measure(args.device, args.repeats, args.landmarks)
     for name, figures in result["ms_per_frame"].items():
         print(name, ", ".join(f"{k} {v:.2f} ms" for k, v in figures.items()))
     merged = json.loads(args.out.read_text()) if args.out.is_file() else {}
