@@ -30,6 +30,8 @@ _RIGID = np.array(topo.RIGID, dtype=np.intp)
 _EYE_INDICES = tuple((upper[0], upper[-1], np.array(upper[1:-1], dtype=np.intp), np.array(lower[1:-1], dtype=np.intp),
                       np.array(list(upper[1:-1]) + list(lower[1:-1]) + list(iris), dtype=np.intp))
                      for upper, lower, iris in EYES)
+_LIDS_UP = np.concatenate([up for _, _, up, _, _ in _EYE_INDICES])  # (2L,) both eyes' upper lids, one per eye
+_LIDS_DOWN = np.concatenate([lo for _, _, _, lo, _ in _EYE_INDICES])  # (2L,) the lower lid points facing them
 
 
 @dataclass(frozen=True)
@@ -60,14 +62,31 @@ class Similarity:
         return np.array([[self.z.real, -self.z.imag], [self.z.imag, self.z.real]])
 
 
-def head_similarity(src: np.ndarray, dst: np.ndarray) -> Similarity:
-    """Least-squares similarity taking the portrait's rigid landmarks (478, 2) onto the driving ones."""
-    a, b = src.take(_RIGID, axis=0), dst.take(_RIGID, axis=0)
-    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
-    za = (a - mu_a) @ np.array([1.0, 1j])
-    zb = (b - mu_b) @ np.array([1.0, 1j])
-    z = np.vdot(za, zb) / max(np.vdot(za, za).real, 1e-12)
-    return Similarity(complex(z), mu_a, mu_b)
+def _centred(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 2) points -> their mean (2,) and their offsets from it as complex numbers (N,)."""
+    centre = np.add.reduce(points, axis=0) / len(points)  # as points.mean(axis=0), without its Python layer
+    return centre, (points - centre) @ np.array([1.0, 1j])
+
+
+@dataclass(frozen=True)
+class RigidLandmarks:
+    """The portrait's rigid landmarks as `head_similarity` fits them (per portrait, built with the mesh)."""
+
+    centre: np.ndarray  # (2,)
+    offsets: np.ndarray  # (R,) complex: each from the centre
+    power: float  # their squared norm (at least 1e-12)
+
+    @classmethod
+    def of(cls, src: np.ndarray) -> RigidLandmarks:
+        """From the portrait's landmarks (478, 2)."""
+        centre, offsets = _centred(src.take(_RIGID, axis=0))
+        return cls(centre, offsets, max(np.vdot(offsets, offsets).real, 1e-12))
+
+
+def head_similarity(rigid: RigidLandmarks, dst: np.ndarray) -> Similarity:
+    """Least-squares similarity taking the portrait's rigid landmarks onto the driving ones (478, 2)."""
+    centre, offsets = _centred(dst.take(_RIGID, axis=0))
+    return Similarity(complex(np.vdot(rigid.offsets, offsets) / rigid.power), rigid.centre, centre)
 
 
 def cap_scale(head: Similarity, dst: np.ndarray) -> tuple[Similarity, np.ndarray]:
@@ -81,16 +100,23 @@ def cap_scale(head: Similarity, dst: np.ndarray) -> tuple[Similarity, np.ndarray
     return Similarity(head.z * factor, head.src_centre, head.dst_centre), rescaled
 
 
-def close_shut_eyes(src: np.ndarray, dst: np.ndarray, scale: float) -> np.ndarray:
+def lid_gaps(points: np.ndarray) -> np.ndarray:
+    """Landmarks (478, 2) -> (2,) each eye's mean distance between its lids (as norm(..., axis=1).mean())."""
+    gaps = points.take(_LIDS_UP, axis=0) - points.take(_LIDS_DOWN, axis=0)
+    per_eye = np.sqrt(np.add.reduce(gaps * gaps, axis=1)).reshape(len(_EYE_INDICES), -1)
+    return np.add.reduce(per_eye, axis=1) / per_eye.shape[1]
+
+
+def close_shut_eyes(portrait_gaps: np.ndarray, dst: np.ndarray, scale: float) -> np.ndarray:
     """Landmarks (478, 2) with nearly shut eyes shut exactly: lids (and iris) squeezed onto their meeting line.
 
-    A lid gap of a pixel or two would show the portrait's whole sclera squashed into a white line.
+    portrait_gaps: (2,) the portrait's `lid_gaps`; scale: the head's scale change. A lid gap of a pixel or two
+    would show the portrait's whole sclera squashed into a white line.
     """
     out = dst.copy()
-    for first, last, up, lo, inside in _EYE_INDICES:
-        gap_src = np.linalg.norm(src[up] - src[lo], axis=1).mean() * scale
-        gap_dst = np.linalg.norm(dst[up] - dst[lo], axis=1).mean()
-        ratio = gap_dst / max(gap_src, 1e-9)
+    for (first, last, up, lo, inside), gap_src, gap_dst in zip(_EYE_INDICES, portrait_gaps.tolist(),
+                                                               lid_gaps(dst).tolist(), strict=True):
+        ratio = gap_dst / max(gap_src * scale, 1e-9)
         t = min(max((ratio - _EYE_SHUT) / (_EYE_OPEN - _EYE_SHUT), 0.0), 1.0)  # a scalar: np.clip costs more
         keep = t * t * (3 - 2 * t)  # share of the gap kept
         if keep >= 1.0:

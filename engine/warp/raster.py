@@ -12,44 +12,47 @@ import numpy as np
 
 
 def min3(a: np.ndarray) -> np.ndarray:
-    """(N, 3) -> (N,) row minima, elementwise: numpy's reduce over a 3-wide axis costs several times more."""
-    return np.minimum(np.minimum(a[:, 0], a[:, 1]), a[:, 2])
+    """(3, N) -> (N,) column minima, elementwise: numpy's reduce over a 3-long axis costs several times more."""
+    return np.minimum(np.minimum(a[0], a[1]), a[2])
 
 
 def max3(a: np.ndarray) -> np.ndarray:
-    """(N, 3) -> (N,) row maxima (see min3)."""
-    return np.maximum(np.maximum(a[:, 0], a[:, 1]), a[:, 2])
+    """(3, N) -> (N,) column maxima (see min3)."""
+    return np.maximum(np.maximum(a[0], a[1]), a[2])
 
 
 def affine_dst_to_src(d: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """(T, 3, 2) target and source triangles -> (T, 6) maps src = (a x + b y + c, d x + e y + f).
+    """(6, T) target and source corner rows (x0, y0, x1, y1, x2, y2) -> (6, T) rows a..f of the maps
+    src = (a x + b y + c, d x + e y + f).
 
     Closed-form 2x2 inverse per triangle; degenerate target triangles cover no grid point and get the identity.
     """
-    e1x, e1y = d[:, 1, 0] - d[:, 0, 0], d[:, 1, 1] - d[:, 0, 1]
-    e2x, e2y = d[:, 2, 0] - d[:, 0, 0], d[:, 2, 1] - d[:, 0, 1]
+    e1x, e1y = d[2] - d[0], d[3] - d[1]
+    e2x, e2y = d[4] - d[0], d[5] - d[1]
     det = e1x * e2y - e1y * e2x
     good = np.abs(det) > 1e-9
     det = np.where(good, det, 1.0)
-    f1x, f1y = s[:, 1, 0] - s[:, 0, 0], s[:, 1, 1] - s[:, 0, 1]
-    f2x, f2y = s[:, 2, 0] - s[:, 0, 0], s[:, 2, 1] - s[:, 0, 1]
+    f1x, f1y = s[2] - s[0], s[3] - s[1]
+    f2x, f2y = s[4] - s[0], s[5] - s[1]
     # src offset = [f1 f2] inv([e1 e2]) (p - d0), the inverse [[e2y, -e2x], [-e1y, e1x]] / det
-    out = np.empty((len(d), 6))
-    out[:, 0] = (f1x * e2y - f2x * e1y) / det
-    out[:, 1] = (f2x * e1x - f1x * e2x) / det
-    out[:, 3] = (f1y * e2y - f2y * e1y) / det
-    out[:, 4] = (f2y * e1x - f1y * e2x) / det
-    out[:, 2] = s[:, 0, 0] - (out[:, 0] * d[:, 0, 0] + out[:, 1] * d[:, 0, 1])
-    out[:, 5] = s[:, 0, 1] - (out[:, 3] * d[:, 0, 0] + out[:, 4] * d[:, 0, 1])
-    out[~good] = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+    out = np.empty((6, d.shape[1]))
+    out[0] = (f1x * e2y - f2x * e1y) / det
+    out[1] = (f2x * e1x - f1x * e2x) / det
+    out[3] = (f1y * e2y - f2y * e1y) / det
+    out[4] = (f2y * e1x - f1y * e2x) / det
+    out[2] = s[0] - (out[0] * d[0] + out[1] * d[1])
+    out[5] = s[1] - (out[3] * d[0] + out[4] * d[1])
+    out[:, ~good] = np.array([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])[:, None]
     return out
 
 
-def in_grid_units(affine: np.ndarray, origin: tuple[float, float], step: tuple[float, float]) -> np.ndarray:
-    """(T, 6) maps of image pixels -> the same maps of grid points (col j, row i) at origin + step * (j, i)."""
-    a, b, c, d, e, f = affine.T
+def in_grid_units(affine: np.ndarray, origin: tuple[np.ndarray, np.ndarray],
+                  step: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """(6, T) map rows of image pixels -> the same maps of grid points (col j, row i) at origin + step * (j, i);
+    origin and step (x, y), each (T,)."""
+    a, b, c, d, e, f = affine
     (ox, oy), (sx, sy) = origin, step
-    return np.stack([a * sx, b * sy, a * ox + b * oy + c, d * sx, e * sy, d * ox + e * oy + f], axis=1)
+    return np.stack([a * sx, b * sy, a * ox + b * oy + c, d * sx, e * sy, d * ox + e * oy + f])
 
 
 # the vertex order of a triangle from its three y comparisons (y0 <= y1, y0 <= y2, y1 <= y2) as a 3-bit code:
@@ -79,29 +82,28 @@ def _edge(xp: np.ndarray, yp: np.ndarray, xq: np.ndarray, yq: np.ndarray) -> tup
 _ROW_OFFSET, _LONG, _SHORT, _LAST_COL, _AFFINE, _COLS, _START = 0, slice(1, 5), slice(5, 9), 9, slice(10, 16), 16, 17
 
 
-def rasterise_source_map(dst_tris: np.ndarray, affine: np.ndarray, grid_shape: np.ndarray, grid_start: np.ndarray,
+def rasterise_source_map(corners: np.ndarray, affine: np.ndarray, grid_shape: np.ndarray, grid_start: np.ndarray,
                          flat_map: np.ndarray) -> None:
     """Write, for every grid point covered by a triangle, its source position into `flat_map` in place.
 
     Several grids (a coarse one and exact patches) are filled in one pass: each triangle names its own.
-    dst_tris: (T, 3, 2) triangles in their grid's units (grid point (row i, col j) sits at (x=j, y=i));
-    affine: (T, 6) each triangle's map from its grid's units to source pixels (`in_grid_units`);
-    grid_shape (T, 2) (rows, cols) of each triangle's grid, grid_start (T,) where that grid starts in
-    flat_map (M, 2) float32 (grids row-major). Where triangles overlap, the later one's map is kept.
+    corners: (6, T) rows x0, y0, x1, y1, x2, y2 of the triangles in their grid's units (grid point (row i, col j)
+    sits at (x=j, y=i)); affine: (6, T) rows of each triangle's map from its grid's units to source pixels
+    (`in_grid_units`); grid_shape (2, T) rows and cols of each triangle's grid, grid_start (T,) where that grid
+    starts in flat_map (M, 2) float32 (grids row-major). Where triangles overlap, the later one's map is kept.
     """
-    if len(dst_tris) == 0:
+    count = corners.shape[1]
+    if count == 0:
         return
-    count = len(dst_tris)
-    corner = dst_tris.reshape(-1, 6).T.copy()  # (6, T): x0, y0, x1, y1, x2, y2, each contiguous
-    y0, y1, y2 = corner[1], corner[3], corner[5]
+    y0, y1, y2 = corners[1], corners[3], corners[5]
     # Per triangle: its vertices sorted by y (top, middle, bottom), gathered in one take by the order its three
     # comparisons give. A row crosses the long edge (top to bottom) and one short edge: the upper one (top to
     # middle) above the middle vertex, the lower one from it on; a level short edge crosses no row (the other one
     # does; both level: the long edge stands in), a level long edge means a flat triangle, which covers nothing.
     code = (y0 <= y1) * 4 + (y0 <= y2) * 2 + (y1 <= y2)
-    xt, yt, xm, ym, xb, yb = corner.reshape(-1).take(_SORTED_ROWS.take(code, axis=1) * count + np.arange(count))
+    xt, yt, xm, ym, xb, yb = corners.reshape(-1).take(_SORTED_ROWS.take(code, axis=1) * count + np.arange(count))
     r_lo = np.maximum(np.ceil(yt - 1e-9), 0)
-    r_hi = np.minimum(np.floor(yb + 1e-9), grid_shape[:, 0] - 1)
+    r_hi = np.minimum(np.floor(yb + 1e-9), grid_shape[0] - 1)
     level_up, level_down = np.abs(ym - yt) <= 1e-12, np.abs(yb - ym) <= 1e-12
     rows = np.where(np.abs(yb - yt) <= 1e-12, 0, np.maximum(r_hi - r_lo + 1, 0))
     upper = np.where(level_down, rows, np.where(level_up, 0, np.minimum(np.maximum(np.ceil(ym) - r_lo, 0), rows)))
@@ -114,9 +116,9 @@ def rasterise_source_map(dst_tris: np.ndarray, affine: np.ndarray, grid_shape: n
         table[_LONG.start + j] = long[j]
         table[_SHORT.start + j, 0] = np.where(both, long[j], up[j])
         table[_SHORT.start + j, 1] = down[j]
-    table[_LAST_COL] = grid_shape[:, 1] - 1
-    table[_AFFINE] = affine.T[:, None]
-    table[_COLS] = grid_shape[:, 1]
+    table[_LAST_COL] = grid_shape[1] - 1
+    table[_AFFINE] = affine[:, None]
+    table[_COLS] = grid_shape[1]
     table[_START] = grid_start
     counts = np.stack([upper, rows - upper], axis=1).astype(np.int64).reshape(-1)  # (2T,) triangle by triangle
     table[_ROW_OFFSET, 0] = r_lo  # a row's grid row: its index among all rows plus its half's offset

@@ -98,7 +98,7 @@ class FrameMotion:
 
     src_vertices: np.ndarray  # (V, 2)
     dst_vertices: np.ndarray  # (V, 2)
-    triangles: np.ndarray  # (T, 3)
+    corner_coords: np.ndarray  # (6T,) the triangles' corners in a flat vertex array, as (6, T) rows (FoldGraph's)
     head: Similarity
     shape: HeadShape
     image_size: tuple[int, int]  # (H, W)
@@ -234,24 +234,23 @@ def _grid_sources(motion: FrameMotion, grids: list[Grid], exact: list[bool]) -> 
     for g, start, size, inside in zip(grids, starts, sizes, exact, strict=True):
         flat[start : start + size] = np.nan if inside else outside_grid(motion.head, motion.shape, g.xs(),
                                                                         g.ys()).reshape(-1, 2)
-    corners = motion.triangles.ravel()
-    dst = motion.dst_vertices.take(corners, axis=0).reshape(-1, 3, 2)  # (T, 3, 2); take: ~10x faster than [tris]
-    affine = affine_dst_to_src(dst, motion.src_vertices.take(corners, axis=0).reshape(-1, 3, 2))  # (T, 6), once
-    dx, dy = dst[..., 0], dst[..., 1]
+    coords = motion.corner_coords
+    dst = motion.dst_vertices.reshape(-1).take(coords).reshape(6, -1)  # (6, T) corner rows x0, y0, .., y2
+    affine = affine_dst_to_src(dst, motion.src_vertices.reshape(-1).take(coords).reshape(6, -1))  # (6, T), once
+    dx, dy = dst[0::2], dst[1::2]
     lo_x, hi_x, lo_y, hi_y = min3(dx), max3(dx), min3(dy), max3(dy)
     specs = [(g.x0, g.y0, g.step_x, g.step_y, g.cols, g.rows) for g in grids]
     ox, oy, sx, sy, cols, rows = (np.array(column) for column in zip(*specs, strict=True))
     last_x, last_y = ox + sx * (cols - 1), oy + sy * (rows - 1)
     near = ((hi_x[None] >= ox[:, None]) & (hi_y[None] >= oy[:, None]) & (lo_x[None] <= last_x[:, None])
             & (lo_y[None] <= last_y[:, None]))  # (G, T): each grid's triangles, grid-major, in mesh order
-    which, tri = np.nonzero(near)
-    per_grid = near.sum(axis=1)  # `which` runs grid by grid: per-grid values repeat over its block
-    origin = np.repeat(np.tile(np.stack([ox, oy], axis=1), 3), per_grid, axis=0)  # (P, 6): x, y of 3 corners
-    step = np.repeat(np.tile(np.stack([sx, sy], axis=1), 3), per_grid, axis=0)
-    tris = ((dst.reshape(-1, 6).take(tri, axis=0) - origin) / step).reshape(-1, 3, 2)
-    rasterise_source_map(tris, in_grid_units(affine.take(tri, axis=0), (origin[:, 0], origin[:, 1]),
-                                             (step[:, 0], step[:, 1])),
-                         np.repeat(np.stack([rows, cols], axis=1), per_grid, axis=0), np.repeat(starts, per_grid), flat)
+    which, tri = np.nonzero(near)  # (P,) each (grid, triangle) pair
+    origin, step = (ox.take(which), oy.take(which)), (sx.take(which), sy.take(which))
+    units = np.empty((6, len(tri)))  # the pairs' corners in their grid's units
+    units[0::2] = (dx.take(tri, axis=1) - origin[0]) / step[0]
+    units[1::2] = (dy.take(tri, axis=1) - origin[1]) / step[1]
+    rasterise_source_map(units, in_grid_units(affine.take(tri, axis=1), origin, step),
+                         np.stack([rows.take(which), cols.take(which)]), starts.take(which), flat)
     maps = [flat[a : a + n].reshape(g.rows, g.cols, 2) for a, n, g in zip(starts, sizes, grids, strict=True)]
     for g, grid_map, inside in zip(grids, maps, exact, strict=True):
         missed = np.isnan(grid_map[..., 0]) if inside else None
