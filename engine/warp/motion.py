@@ -46,7 +46,10 @@ class Similarity:
         """(..., 2) -> (..., 2)."""
         x, y = points[..., 0] - self.src_centre[0], points[..., 1] - self.src_centre[1]
         a, b = self.z.real, self.z.imag  # elementwise: a BLAS call costs more than the arithmetic here
-        return np.stack([a * x - b * y + self.dst_centre[0], b * x + a * y + self.dst_centre[1]], axis=-1)
+        out = np.empty((*points.shape[:-1], 2))  # filled by column: cheaper than np.stack
+        out[..., 0] = a * x - b * y + self.dst_centre[0]
+        out[..., 1] = b * x + a * y + self.dst_centre[1]
+        return out
 
     def inverse(self) -> Similarity:
         """The similarity undoing this one."""
@@ -154,8 +157,8 @@ def _csr(keys: np.ndarray, values: np.ndarray, count: int) -> tuple[np.ndarray, 
 def _groups(offsets: np.ndarray, values: np.ndarray, ids: np.ndarray,
             sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The groups of `ids` (K,), of sizes (K,), concatenated, and where each starts in that concatenation (K,)."""
-    starts = np.cumsum(sizes) - sizes
-    first = np.repeat(offsets.take(ids) - starts, sizes)
+    starts = sizes.cumsum() - sizes  # methods, not np.cumsum / np.repeat: no Python wrapper per call
+    first = (offsets.take(ids) - starts).repeat(sizes)
     return values.take(first + np.arange(len(first))), starts
 
 

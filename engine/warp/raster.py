@@ -52,7 +52,7 @@ def in_grid_units(affine: np.ndarray, origin: tuple[np.ndarray, np.ndarray],
     origin and step (x, y), each (T,)."""
     a, b, c, d, e, f = affine
     (ox, oy), (sx, sy) = origin, step
-    return np.stack([a * sx, b * sy, a * ox + b * oy + c, d * sx, e * sy, d * ox + e * oy + f])
+    return np.array([a * sx, b * sy, a * ox + b * oy + c, d * sx, e * sy, d * ox + e * oy + f])  # np.stack costs more
 
 
 # the vertex order of a triangle from its three y comparisons (y0 <= y1, y0 <= y2, y1 <= y2) as a 3-bit code:
@@ -120,11 +120,11 @@ def rasterise_source_map(corners: np.ndarray, affine: np.ndarray, grid_shape: np
     table[_AFFINE] = affine[:, None]
     table[_COLS] = grid_shape[1]
     table[_START] = grid_start
-    counts = np.stack([upper, rows - upper], axis=1).astype(np.int64).reshape(-1)  # (2T,) triangle by triangle
+    counts = np.array([upper, rows - upper], dtype=np.int64).T.reshape(-1)  # (2T,) triangle by triangle
     table[_ROW_OFFSET, 0] = r_lo  # a row's grid row: its index among all rows plus its half's offset
     table[_ROW_OFFSET, 1] = r_lo + upper
-    table[_ROW_OFFSET] -= (np.cumsum(counts) - counts).reshape(-1, 2).T
-    which = np.repeat(np.arange(2 * count).reshape(2, count).T.reshape(-1), counts)  # (P,) a column of table
+    table[_ROW_OFFSET] -= (counts.cumsum() - counts).reshape(-1, 2).T  # methods: no np.cumsum/np.repeat wrapper
+    which = np.arange(2 * count).reshape(2, count).T.reshape(-1).repeat(counts)  # (P,) a column of table
     off, x0_l, s_l, lo_l, hi_l, x0_s, s_s, lo_s, hi_s, last_col, a, b, c, d, e, f, cols, start = (
         table.reshape(18, -1).take(which, axis=1))  # (P,) each, contiguous
     y = np.arange(len(which), dtype=np.float64) + off
@@ -134,9 +134,9 @@ def rasterise_source_map(corners: np.ndarray, affine: np.ndarray, grid_shape: np
     c_hi = np.minimum(np.floor(np.maximum(x_long, x_short) + 1e-6), last_col)
     lengths = np.maximum(c_hi - c_lo + 1, 0).astype(np.int64)
     # Per span: its first point's source and linear index; per point: that plus its offset k along the span.
-    first = np.cumsum(lengths) - lengths
-    span = np.stack([a * c_lo + b * y + c, d * c_lo + e * y + f, a, d, first, start + y * cols + c_lo - first])
-    bx, by, ax, ay, first_point, lin0 = np.repeat(span, lengths, axis=1)  # (N,) each
+    first = lengths.cumsum() - lengths
+    span = np.array([a * c_lo + b * y + c, d * c_lo + e * y + f, a, d, first, start + y * cols + c_lo - first])
+    bx, by, ax, ay, first_point, lin0 = span.repeat(lengths, axis=1)  # (N,) each
     at = np.arange(len(bx), dtype=np.float64)
     k = at - first_point
     lin = (lin0 + at).astype(np.intp)

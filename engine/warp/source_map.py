@@ -244,13 +244,13 @@ def _grid_sources(motion: FrameMotion, grids: list[Grid], exact: list[bool]) -> 
     last_x, last_y = ox + sx * (cols - 1), oy + sy * (rows - 1)
     near = ((hi_x[None] >= ox[:, None]) & (hi_y[None] >= oy[:, None]) & (lo_x[None] <= last_x[:, None])
             & (lo_y[None] <= last_y[:, None]))  # (G, T): each grid's triangles, grid-major, in mesh order
-    which, tri = np.nonzero(near)  # (P,) each (grid, triangle) pair
+    which, tri = near.nonzero()  # (P,) each (grid, triangle) pair
     origin, step = (ox.take(which), oy.take(which)), (sx.take(which), sy.take(which))
     units = np.empty((6, len(tri)))  # the pairs' corners in their grid's units
     units[0::2] = (dx.take(tri, axis=1) - origin[0]) / step[0]
     units[1::2] = (dy.take(tri, axis=1) - origin[1]) / step[1]
     rasterise_source_map(units, in_grid_units(affine.take(tri, axis=1), origin, step),
-                         np.stack([rows.take(which), cols.take(which)]), starts.take(which), flat)
+                         np.array([rows.take(which), cols.take(which)]), starts.take(which), flat)
     maps = [flat[a : a + n].reshape(g.rows, g.cols, 2) for a, n, g in zip(starts, sizes, grids, strict=True)]
     for g, grid_map, inside in zip(grids, maps, exact, strict=True):
         missed = np.isnan(grid_map[..., 0]) if inside else None
