@@ -219,7 +219,7 @@ def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.n
     def offenders() -> np.ndarray:  # sorted unique movable vertices of the bad triangles
         hit = np.zeros(len(pos), dtype=bool)
         hit[tris.compress(bad, axis=0)] = True
-        return np.flatnonzero(hit & movable)
+        return (hit & movable).nonzero()[0]  # np.flatnonzero's Python layers cost more
 
     # After a move every triangle is checked again: a thousand areas cost less than finding those near the move
     # (the others' vertices did not move, so their answers stay the same).
