@@ -148,18 +148,14 @@ def signed_areas(tris: np.ndarray) -> np.ndarray:
     return corner_areas(tris.reshape(-1, 6).T)  # columns: cheaper than the (T, 2) edge arrays
 
 
-def _csr(keys: np.ndarray, values: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Group `values` by integer `keys` (both (N,)): (count + 1,) offsets and the values in key order."""
+def _padded_groups(keys: np.ndarray, values: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group `values` by integer `keys` (both (N,)): (count, D) table, row k key k's values in input order then
+    -1s, and each group's size (count,)."""
     order = np.argsort(keys, kind="stable")  # stable: each group keeps the input order
-    return np.concatenate([[0], np.cumsum(np.bincount(keys, minlength=count))]), values[order]
-
-
-def _groups(offsets: np.ndarray, values: np.ndarray, ids: np.ndarray,
-            sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The groups of `ids` (K,), of sizes (K,), concatenated, and where each starts in that concatenation (K,)."""
-    starts = sizes.cumsum() - sizes  # methods, not np.cumsum / np.repeat: no Python wrapper per call
-    first = (offsets.take(ids) - starts).repeat(sizes)
-    return values.take(first + np.arange(len(first))), starts
+    sizes = np.bincount(keys, minlength=count)
+    table = np.full((count, max(int(sizes.max(initial=0)), 1)), -1, dtype=np.intp)
+    table[np.arange(table.shape[1])[None, :] < sizes[:, None]] = values[order]  # row by row: the sorted values
+    return table, sizes
 
 
 @dataclass(frozen=True)
@@ -170,8 +166,7 @@ class FoldGraph:
     orientation: np.ndarray  # (T,) +-1: the sign each triangle's area should have
     free: np.ndarray  # (T,) bool: triangles left unconstrained (see relax_folds)
     pinned: np.ndarray  # (V,) bool: lip contour landmarks, never moved
-    neighbour_offsets: np.ndarray  # (V + 1,) CSR over `neighbours`
-    neighbours: np.ndarray  # (2E,) each vertex's neighbours along the smoothing edges
+    neighbours: np.ndarray  # (V, D) intp: each vertex's neighbours along the smoothing edges, then -1s
     degree: np.ndarray  # (V,) how many neighbours each vertex has
     corner_coords: np.ndarray  # (6T,) intp: the corners' coordinates in a flat (V, 2) array, as (6, T) rows
 
@@ -187,10 +182,9 @@ class FoldGraph:
         # follow the tracker: all are left free.
         free = collapsible | pinned[triangles].all(axis=1)
         both = np.concatenate([edges, edges[:, ::-1]])
-        neighbour_offsets, neighbours = _csr(both[:, 0], both[:, 1], num_vertices)
+        neighbours, degree = _padded_groups(both[:, 0], both[:, 1], num_vertices)
         corner_coords = (2 * triangles.T[:, None, :] + np.arange(2)[None, :, None]).astype(np.intp).ravel()
-        return cls(triangles, orientation, free, pinned, neighbour_offsets, neighbours, np.diff(neighbour_offsets),
-                   corner_coords)
+        return cls(triangles, orientation, free, pinned, neighbours, degree, corner_coords)
 
 
 def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.ndarray:
@@ -230,9 +224,10 @@ def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.n
         sizes = graph.degree.take(ids)
         if not sizes.all():  # a vertex without neighbours stays
             ids, sizes = ids[sizes > 0], sizes[sizes > 0]
-        around, starts = _groups(graph.neighbour_offsets, graph.neighbours, ids, sizes)
+        around = graph.neighbours.take(ids, axis=0)
+        around = around[around >= 0]  # the offenders' neighbours, one offender after the other
         # An offender moves to its neighbours' centroid (all from the same positions): inside their ring.
-        sums = np.add.reduceat(pos.take(around, axis=0), starts) if len(around) else np.zeros((0, 2))
+        sums = np.add.reduceat(pos.take(around, axis=0), sizes.cumsum() - sizes) if len(around) else np.zeros((0, 2))
         pos[ids] = sums / sizes[:, None]
         bad = oriented_areas(pos) < floor
     motion = pos - rigid
