@@ -19,7 +19,17 @@ import numpy as np
 
 from engine.animator import Animator, AvatarFrame, Motion, Portrait
 from engine.face import topology as topo
-from engine.warp.motion import EYES, FoldGraph, cap_scale, close_shut_eyes, head_similarity, relax_folds, signed_areas
+from engine.warp.motion import (
+    EYES,
+    FoldGraph,
+    RigidLandmarks,
+    cap_scale,
+    close_shut_eyes,
+    head_similarity,
+    lid_gaps,
+    relax_folds,
+    signed_areas,
+)
 from engine.warp.mouth import is_grey, mouth_layer, paint_mouth
 from engine.warp.source_map import HEAD_ZONE, FrameMotion, HeadShape, SourceMap, build_source_map, fit_head_to_band
 
@@ -40,6 +50,8 @@ class WarpMesh:
     collapsible: np.ndarray  # (T,) bool: eye-aperture and mouth-gap triangles, which may shrink to nothing
     shape: HeadShape  # the portrait's face as an ellipse: the head zone and its falloff are measured in it
     folds: FoldGraph  # the fold relaxation's per-mesh constants: neighbours (none across the mouth), pins
+    rigid: RigidLandmarks  # the portrait's rigid landmarks, as the head's similarity is fitted to them
+    lid_gaps: np.ndarray  # (2,) each eye's lid gap in the portrait (`close_shut_eyes`)
 
     @property
     def num_landmarks(self) -> int:
@@ -129,7 +141,8 @@ def build_mesh(src: np.ndarray, image_size: tuple[int, int]) -> WarpMesh:
     triangles = triangles[keep]
     orientation, collapsible = orientation[keep], _collapsible(triangles)
     folds = FoldGraph.of(triangles, orientation, collapsible, _smoothing_edges(layout, triangles), len(vertices))
-    return WarpMesh(vertices, triangles, (h, w), orientation, collapsible, shape, folds)
+    return WarpMesh(vertices, triangles, (h, w), orientation, collapsible, shape, folds, RigidLandmarks.of(src),
+                    lid_gaps(src))
 
 
 def frame_motion(mesh: WarpMesh, dst: np.ndarray) -> FrameMotion:
@@ -137,17 +150,17 @@ def frame_motion(mesh: WarpMesh, dst: np.ndarray) -> FrameMotion:
     n = topo.NUM_LANDMARKS
     src = mesh.src_vertices
     dst = np.asarray(dst, dtype=np.float64)[:n, :2]
-    head, dst = cap_scale(head_similarity(src[:n], dst), dst)
+    head, dst = cap_scale(head_similarity(mesh.rigid, dst), dst)
     fitted = fit_head_to_band(head, mesh.shape)  # a move the bounded falloff cannot take is made smaller
     if fitted is not head:
         dst = fitted.apply(head.inverse().apply(dst))
         head = fitted
-    dst = close_shut_eyes(src[:n], dst, abs(head.z))
+    dst = close_shut_eyes(mesh.lid_gaps, dst, abs(head.z))
     rigid = head.apply(src)
     wanted = rigid.copy()
     wanted[:n] = dst
     dst_v = relax_folds(rigid, wanted, mesh.folds)
-    return FrameMotion(src, dst_v, mesh.triangles, head, mesh.shape, mesh.image_size)
+    return FrameMotion(src, dst_v, mesh.folds.corner_coords, head, mesh.shape, mesh.image_size)
 
 
 def upsample_map(source: SourceMap) -> np.ndarray:

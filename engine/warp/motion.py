@@ -30,6 +30,8 @@ _RIGID = np.array(topo.RIGID, dtype=np.intp)
 _EYE_INDICES = tuple((upper[0], upper[-1], np.array(upper[1:-1], dtype=np.intp), np.array(lower[1:-1], dtype=np.intp),
                       np.array(list(upper[1:-1]) + list(lower[1:-1]) + list(iris), dtype=np.intp))
                      for upper, lower, iris in EYES)
+_LIDS_UP = np.concatenate([up for _, _, up, _, _ in _EYE_INDICES])  # (2L,) both eyes' upper lids, one per eye
+_LIDS_DOWN = np.concatenate([lo for _, _, _, lo, _ in _EYE_INDICES])  # (2L,) the lower lid points facing them
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,10 @@ class Similarity:
         """(..., 2) -> (..., 2)."""
         x, y = points[..., 0] - self.src_centre[0], points[..., 1] - self.src_centre[1]
         a, b = self.z.real, self.z.imag  # elementwise: a BLAS call costs more than the arithmetic here
-        return np.stack([a * x - b * y + self.dst_centre[0], b * x + a * y + self.dst_centre[1]], axis=-1)
+        out = np.empty((*points.shape[:-1], 2))  # filled by column: cheaper than np.stack
+        out[..., 0] = a * x - b * y + self.dst_centre[0]
+        out[..., 1] = b * x + a * y + self.dst_centre[1]
+        return out
 
     def inverse(self) -> Similarity:
         """The similarity undoing this one."""
@@ -60,14 +65,31 @@ class Similarity:
         return np.array([[self.z.real, -self.z.imag], [self.z.imag, self.z.real]])
 
 
-def head_similarity(src: np.ndarray, dst: np.ndarray) -> Similarity:
-    """Least-squares similarity taking the portrait's rigid landmarks (478, 2) onto the driving ones."""
-    a, b = src.take(_RIGID, axis=0), dst.take(_RIGID, axis=0)
-    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
-    za = (a - mu_a) @ np.array([1.0, 1j])
-    zb = (b - mu_b) @ np.array([1.0, 1j])
-    z = np.vdot(za, zb) / max(np.vdot(za, za).real, 1e-12)
-    return Similarity(complex(z), mu_a, mu_b)
+def _centred(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 2) points -> their mean (2,) and their offsets from it as complex numbers (N,)."""
+    centre = np.add.reduce(points, axis=0) / len(points)  # as points.mean(axis=0), without its Python layer
+    return centre, (points - centre) @ np.array([1.0, 1j])
+
+
+@dataclass(frozen=True)
+class RigidLandmarks:
+    """The portrait's rigid landmarks as `head_similarity` fits them (per portrait, built with the mesh)."""
+
+    centre: np.ndarray  # (2,)
+    offsets: np.ndarray  # (R,) complex: each from the centre
+    power: float  # their squared norm (at least 1e-12)
+
+    @classmethod
+    def of(cls, src: np.ndarray) -> RigidLandmarks:
+        """From the portrait's landmarks (478, 2)."""
+        centre, offsets = _centred(src.take(_RIGID, axis=0))
+        return cls(centre, offsets, max(np.vdot(offsets, offsets).real, 1e-12))
+
+
+def head_similarity(rigid: RigidLandmarks, dst: np.ndarray) -> Similarity:
+    """Least-squares similarity taking the portrait's rigid landmarks onto the driving ones (478, 2)."""
+    centre, offsets = _centred(dst.take(_RIGID, axis=0))
+    return Similarity(complex(np.vdot(rigid.offsets, offsets) / rigid.power), rigid.centre, centre)
 
 
 def cap_scale(head: Similarity, dst: np.ndarray) -> tuple[Similarity, np.ndarray]:
@@ -81,16 +103,23 @@ def cap_scale(head: Similarity, dst: np.ndarray) -> tuple[Similarity, np.ndarray
     return Similarity(head.z * factor, head.src_centre, head.dst_centre), rescaled
 
 
-def close_shut_eyes(src: np.ndarray, dst: np.ndarray, scale: float) -> np.ndarray:
+def lid_gaps(points: np.ndarray) -> np.ndarray:
+    """Landmarks (478, 2) -> (2,) each eye's mean distance between its lids (as norm(..., axis=1).mean())."""
+    gaps = points.take(_LIDS_UP, axis=0) - points.take(_LIDS_DOWN, axis=0)
+    per_eye = np.sqrt(np.add.reduce(gaps * gaps, axis=1)).reshape(len(_EYE_INDICES), -1)
+    return np.add.reduce(per_eye, axis=1) / per_eye.shape[1]
+
+
+def close_shut_eyes(portrait_gaps: np.ndarray, dst: np.ndarray, scale: float) -> np.ndarray:
     """Landmarks (478, 2) with nearly shut eyes shut exactly: lids (and iris) squeezed onto their meeting line.
 
-    A lid gap of a pixel or two would show the portrait's whole sclera squashed into a white line.
+    portrait_gaps: (2,) the portrait's `lid_gaps`; scale: the head's scale change. A lid gap of a pixel or two
+    would show the portrait's whole sclera squashed into a white line.
     """
     out = dst.copy()
-    for first, last, up, lo, inside in _EYE_INDICES:
-        gap_src = np.linalg.norm(src[up] - src[lo], axis=1).mean() * scale
-        gap_dst = np.linalg.norm(dst[up] - dst[lo], axis=1).mean()
-        ratio = gap_dst / max(gap_src, 1e-9)
+    for (first, last, up, lo, inside), gap_src, gap_dst in zip(_EYE_INDICES, portrait_gaps.tolist(),
+                                                               lid_gaps(dst).tolist(), strict=True):
+        ratio = gap_dst / max(gap_src * scale, 1e-9)
         t = min(max((ratio - _EYE_SHUT) / (_EYE_OPEN - _EYE_SHUT), 0.0), 1.0)  # a scalar: np.clip costs more
         keep = t * t * (3 - 2 * t)  # share of the gap kept
         if keep >= 1.0:
@@ -108,23 +137,25 @@ def close_shut_eyes(src: np.ndarray, dst: np.ndarray, scale: float) -> np.ndarra
     return out
 
 
-def signed_areas(tris: np.ndarray) -> np.ndarray:
-    """(T, 3, 2) triangles -> (T,) twice their signed areas."""
-    x0, y0, x1, y1, x2, y2 = tris.reshape(-1, 6).T  # columns: cheaper than the (T, 2) edge arrays
+def corner_areas(corners: np.ndarray) -> np.ndarray:
+    """(6, T) corner rows x0, y0, x1, y1, x2, y2 -> (T,) twice the triangles' signed areas."""
+    x0, y0, x1, y1, x2, y2 = corners
     return (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
 
 
-def _csr(keys: np.ndarray, values: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Group `values` by integer `keys` (both (N,)): (count + 1,) offsets and the values in key order."""
+def signed_areas(tris: np.ndarray) -> np.ndarray:
+    """(T, 3, 2) triangles -> (T,) twice their signed areas."""
+    return corner_areas(tris.reshape(-1, 6).T)  # columns: cheaper than the (T, 2) edge arrays
+
+
+def _padded_groups(keys: np.ndarray, values: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group `values` by integer `keys` (both (N,)): (count, D) table, row k key k's values in input order then
+    -1s, and each group's size (count,)."""
     order = np.argsort(keys, kind="stable")  # stable: each group keeps the input order
-    return np.concatenate([[0], np.cumsum(np.bincount(keys, minlength=count))]), values[order]
-
-
-def _groups(offsets: np.ndarray, values: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The groups of `ids` (K,) concatenated, and each group's size (K,)."""
-    sizes = offsets[ids + 1] - offsets[ids]
-    first = np.repeat(offsets[ids] - (np.cumsum(sizes) - sizes), sizes)
-    return values[first + np.arange(len(first))], sizes
+    sizes = np.bincount(keys, minlength=count)
+    table = np.full((count, max(int(sizes.max(initial=0)), 1)), -1, dtype=np.intp)
+    table[np.arange(table.shape[1])[None, :] < sizes[:, None]] = values[order]  # row by row: the sorted values
+    return table, sizes
 
 
 @dataclass(frozen=True)
@@ -135,9 +166,9 @@ class FoldGraph:
     orientation: np.ndarray  # (T,) +-1: the sign each triangle's area should have
     free: np.ndarray  # (T,) bool: triangles left unconstrained (see relax_folds)
     pinned: np.ndarray  # (V,) bool: lip contour landmarks, never moved
-    neighbour_offsets: np.ndarray  # (V + 1,) CSR over `neighbours`
-    neighbours: np.ndarray  # (2E,) each vertex's neighbours along the smoothing edges
-    corners: np.ndarray  # (3T,) intp: the triangles' vertices, flat (for take)
+    neighbours: np.ndarray  # (V, D) intp: each vertex's neighbours along the smoothing edges, then -1s
+    degree: np.ndarray  # (V,) how many neighbours each vertex has
+    corner_coords: np.ndarray  # (6T,) intp: the corners' coordinates in a flat (V, 2) array, as (6, T) rows
 
     @classmethod
     def of(cls, triangles: np.ndarray, orientation: np.ndarray, collapsible: np.ndarray, edges: np.ndarray,
@@ -151,9 +182,9 @@ class FoldGraph:
         # follow the tracker: all are left free.
         free = collapsible | pinned[triangles].all(axis=1)
         both = np.concatenate([edges, edges[:, ::-1]])
-        neighbour_offsets, neighbours = _csr(both[:, 0], both[:, 1], num_vertices)
-        corners = triangles.ravel().astype(np.intp)
-        return cls(triangles, orientation, free, pinned, neighbour_offsets, neighbours, corners)
+        neighbours, degree = _padded_groups(both[:, 0], both[:, 1], num_vertices)
+        corner_coords = (2 * triangles.T[:, None, :] + np.arange(2)[None, :, None]).astype(np.intp).ravel()
+        return cls(triangles, orientation, free, pinned, neighbours, degree, corner_coords)
 
 
 def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.ndarray:
@@ -165,11 +196,10 @@ def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.n
     the lip contours make by themselves is left as tracked; a triangle already folded in the portrait
     (crossed lips of a shut mouth) only may not fold further.
     """
-    tris, orientation = graph.triangles, graph.orientation
-    corners = graph.corners
+    tris, orientation, coords = graph.triangles, graph.orientation, graph.corner_coords
 
-    def oriented_areas(p: np.ndarray) -> np.ndarray:  # one take: ~3x faster than p[tris]
-        return signed_areas(p.take(corners, axis=0).reshape(-1, 3, 2)) * orientation
+    def oriented_areas(p: np.ndarray) -> np.ndarray:  # one take, straight into six contiguous corner rows
+        return corner_areas(p.reshape(-1).take(coords).reshape(6, -1)) * orientation
 
     rigid_area = oriented_areas(rigid)
     floor = np.where(graph.free, -np.inf, np.minimum(MIN_AREA_FRACTION * np.abs(rigid_area), rigid_area))
@@ -182,8 +212,8 @@ def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.n
 
     def offenders() -> np.ndarray:  # sorted unique movable vertices of the bad triangles
         hit = np.zeros(len(pos), dtype=bool)
-        hit[tris.take(np.flatnonzero(bad), axis=0)] = True
-        return np.flatnonzero(hit & movable)
+        hit[tris.compress(bad, axis=0)] = True
+        return (hit & movable).nonzero()[0]  # np.flatnonzero's Python layers cost more
 
     # After a move every triangle is checked again: a thousand areas cost less than finding those near the move
     # (the others' vertices did not move, so their answers stay the same).
@@ -191,10 +221,13 @@ def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.n
         ids = offenders()
         if len(ids) == 0:
             return pos
-        around, sizes = _groups(graph.neighbour_offsets, graph.neighbours, ids)
-        ids, sizes = ids[sizes > 0], sizes[sizes > 0]
+        sizes = graph.degree.take(ids)
+        if not sizes.all():  # a vertex without neighbours stays
+            ids, sizes = ids[sizes > 0], sizes[sizes > 0]
+        around = graph.neighbours.take(ids, axis=0)
+        around = around[around >= 0]  # the offenders' neighbours, one offender after the other
         # An offender moves to its neighbours' centroid (all from the same positions): inside their ring.
-        sums = np.add.reduceat(pos.take(around, axis=0), np.cumsum(sizes) - sizes) if len(around) else np.zeros((0, 2))
+        sums = np.add.reduceat(pos.take(around, axis=0), sizes.cumsum() - sizes) if len(around) else np.zeros((0, 2))
         pos[ids] = sums / sizes[:, None]
         bad = oriented_areas(pos) < floor
     motion = pos - rigid

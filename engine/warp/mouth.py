@@ -80,8 +80,8 @@ def mouth_layer(src: np.ndarray, dst: np.ndarray, image_size: tuple[int, int],
     # Teeth hang from their jaws: the upper part of the portrait's mouth interior moves with the upper lip,
     # the rest with the lower lip, each unstretched (a smile shows mostly upper teeth).
     src_up, src_lo = src.take(_UPPER, axis=0), src.take(_LOWER, axis=0)
-    shift_up = (dst.take(_UPPER, axis=0) - src_up).mean(axis=0)
-    shift_lo = (dst.take(_LOWER, axis=0) - src_lo).mean(axis=0)
+    shift_up = np.add.reduce(dst.take(_UPPER, axis=0) - src_up, axis=0) / len(_UPPER)  # a mean, less its Python layer
+    shift_lo = np.add.reduce(dst.take(_LOWER, axis=0) - src_lo, axis=0) / len(_LOWER)
     mid = src_up + _UPPER_TEETH_SHARE * (src_lo - src_up)
     a, b = src[_CORNERS[0]][None], src[_CORNERS[1]][None]
     upper_half = np.concatenate([a, src_up, b, mid[::-1]])

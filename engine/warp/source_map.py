@@ -98,7 +98,7 @@ class FrameMotion:
 
     src_vertices: np.ndarray  # (V, 2)
     dst_vertices: np.ndarray  # (V, 2)
-    triangles: np.ndarray  # (T, 3)
+    corner_coords: np.ndarray  # (6T,) the triangles' corners in a flat vertex array, as (6, T) rows (FoldGraph's)
     head: Similarity
     shape: HeadShape
     image_size: tuple[int, int]  # (H, W)
@@ -196,8 +196,9 @@ class Grid:
         return self.y0 + self.step_y * np.arange(self.rows, dtype=np.float64)
 
 
-def outside_grid(head: Similarity, shape: HeadShape, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """`_outside_xy` of the grid xs x ys: (len(ys), len(xs), 2) float32.
+def outside_grid(head: Similarity, shape: HeadShape, xs: np.ndarray, ys: np.ndarray,
+                 out: np.ndarray | None = None) -> np.ndarray:
+    """`_outside_xy` of the grid xs x ys: (len(ys), len(xs), 2) float32, written into `out` when given.
 
     Every quantity before the falloff weight is affine in the pixel, so it is a column term plus a row term:
     one broadcast add per full-size array instead of the stacked per-point arithmetic.
@@ -215,7 +216,7 @@ def outside_grid(head: Similarity, shape: HeadShape, xs: np.ndarray, ys: np.ndar
     d0, d1 = shape.down
     along = (xr_c * d0 + yr_c * d1)[None, :] + (xr_r * d0 + yr_r * d1)[:, None]
     weight = _falloff_weight(np.sqrt(u * u + v * v), along, np.sqrt(xr * xr + yr * yr))
-    out = np.empty((len(ys), len(xs), 2), dtype=np.float32)
+    out = np.empty((len(ys), len(xs), 2), dtype=np.float32) if out is None else out
     # source = px + weight (rigid - px), rigid - px = xr + centre - px (again a column plus a row term)
     out[..., 0] = xs[None, :] + weight * ((xr_c + shape.centre[0] - xs)[None, :] + xr_r[:, None])
     out[..., 1] = ys[:, None] + weight * (yr_c[None, :] + (yr_r + shape.centre[1] - ys)[:, None])
@@ -231,28 +232,31 @@ def _grid_sources(motion: FrameMotion, grids: list[Grid], exact: list[bool]) -> 
     sizes = np.array([g.rows * g.cols for g in grids], dtype=np.int64)
     starts = np.cumsum(sizes) - sizes
     flat = np.empty((int(sizes.sum()), 2), dtype=np.float32)
-    for g, start, size, inside in zip(grids, starts, sizes, exact, strict=True):
-        flat[start : start + size] = np.nan if inside else outside_grid(motion.head, motion.shape, g.xs(),
-                                                                        g.ys()).reshape(-1, 2)
-    corners = motion.triangles.ravel()
-    dst = motion.dst_vertices.take(corners, axis=0).reshape(-1, 3, 2)  # (T, 3, 2); take: ~10x faster than [tris]
-    affine = affine_dst_to_src(dst, motion.src_vertices.take(corners, axis=0).reshape(-1, 3, 2))  # (T, 6), once
-    dx, dy = dst[..., 0], dst[..., 1]
+    maps = [flat[a : a + n].reshape(g.rows, g.cols, 2) for a, n, g in zip(starts, sizes, grids, strict=True)]
+    for g, grid_map, inside in zip(grids, maps, exact, strict=True):
+        if inside:
+            grid_map[...] = np.nan
+        else:
+            outside_grid(motion.head, motion.shape, g.xs(), g.ys(), out=grid_map)
+    coords = motion.corner_coords
+    dst = motion.dst_vertices.reshape(-1).take(coords).reshape(6, -1)  # (6, T) corner rows x0, y0, .., y2
+    affine = affine_dst_to_src(dst, motion.src_vertices.reshape(-1).take(coords).reshape(6, -1))  # (6, T), once
+    dx, dy = dst[0::2], dst[1::2]
     lo_x, hi_x, lo_y, hi_y = min3(dx), max3(dx), min3(dy), max3(dy)
     specs = [(g.x0, g.y0, g.step_x, g.step_y, g.cols, g.rows) for g in grids]
     ox, oy, sx, sy, cols, rows = (np.array(column) for column in zip(*specs, strict=True))
     last_x, last_y = ox + sx * (cols - 1), oy + sy * (rows - 1)
     near = ((hi_x[None] >= ox[:, None]) & (hi_y[None] >= oy[:, None]) & (lo_x[None] <= last_x[:, None])
             & (lo_y[None] <= last_y[:, None]))  # (G, T): each grid's triangles, grid-major, in mesh order
-    which, tri = np.nonzero(near)
-    per_grid = near.sum(axis=1)  # `which` runs grid by grid: per-grid values repeat over its block
-    origin = np.repeat(np.tile(np.stack([ox, oy], axis=1), 3), per_grid, axis=0)  # (P, 6): x, y of 3 corners
-    step = np.repeat(np.tile(np.stack([sx, sy], axis=1), 3), per_grid, axis=0)
-    tris = ((dst.reshape(-1, 6).take(tri, axis=0) - origin) / step).reshape(-1, 3, 2)
-    rasterise_source_map(tris, in_grid_units(affine.take(tri, axis=0), (origin[:, 0], origin[:, 1]),
-                                             (step[:, 0], step[:, 1])),
-                         np.repeat(np.stack([rows, cols], axis=1), per_grid, axis=0), np.repeat(starts, per_grid), flat)
-    maps = [flat[a : a + n].reshape(g.rows, g.cols, 2) for a, n, g in zip(starts, sizes, grids, strict=True)]
+    which, tri = near.nonzero()  # (P,) each (grid, triangle) pair
+    origin, step = (ox.take(which), oy.take(which)), (sx.take(which), sy.take(which))
+    units = np.empty((6, len(tri)))  # the pairs' corners in their grid's units
+    units[0::2] = (dx.take(tri, axis=1) - origin[0]) / step[0]
+    units[1::2] = (dy.take(tri, axis=1) - origin[1]) / step[1]
+    rasterise_source_map(units, in_grid_units(affine.take(tri, axis=1), origin, step),
+                         np.array([rows.take(which), cols.take(which)]), starts.take(which), flat)
+    if not np.isnan(flat[:, 0]).any():  # one test for all grids (the outside map is finite): the usual case
+        return maps
     for g, grid_map, inside in zip(grids, maps, exact, strict=True):
         missed = np.isnan(grid_map[..., 0]) if inside else None
         if missed is not None and missed.any():  # never seen: the mesh covers its own inside
