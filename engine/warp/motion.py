@@ -228,14 +228,17 @@ def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.n
         around = around[around >= 0]  # the offenders' neighbours, one offender after the other
         # An offender moves to its neighbours' centroid (all from the same positions): inside their ring.
         sums = np.add.reduceat(pos.take(around, axis=0), sizes.cumsum() - sizes) if len(around) else np.zeros((0, 2))
-        pos[ids] = sums / sizes[:, None]
+        centroids = sums / sizes[:, None]
+        if np.array_equal(centroids, pos.take(ids, axis=0)):
+            break  # each offender sits at its centroid already: the remaining steps would repeat this one
+        pos[ids] = centroids
         bad = oriented_areas(pos) < floor
     motion = pos - rigid
     reach = np.ones(len(rigid))
     for step in range(_RELAX_STEPS):
         ids = offenders()
-        if len(ids) == 0:
-            break
+        if len(ids) == 0 or not reach.take(ids).any():
+            break  # none left, or every one already back at its rigid place: more steps would change nothing
         reach[ids] *= 0.0 if step >= _RELAX_STEPS - 16 else 0.5
         pos[ids] = rigid.take(ids, axis=0) + reach[ids, None] * motion.take(ids, axis=0)
         bad = oriented_areas(pos) < floor
