@@ -86,22 +86,3 @@ def test_knot_animator_on_the_gpu_path_gives_the_opencv_paths_frames():
     assert host.shape == device.shape == (40, *portrait.image.shape)
     psnr = 10 * np.log10(255**2 / max(((host - device) ** 2).mean(), 1e-12))
     assert psnr > 40, psnr
-
-
-def test_the_warps_scan_conversion_on_the_gpu_equals_the_cpu_one():
-    """engine.warp.device_raster on the GPU (the default there) against the CPU scan conversion, same frames."""
-    from engine.assets import DEFAULT_PORTRAIT
-    from engine.eval.recorded_tracker import RecordedTracker
-    from engine.face.portrait import load_portrait
-    from engine.warp import build_mesh
-    from engine.warp.torch_warp import warp_with_mesh_torch
-    from tests.test_warp import _open_mouth, _turned
-
-    portrait = load_portrait(DEFAULT_PORTRAIT, RecordedTracker.load("benchmarks/landmarks_astronaut_carphone.npz"))
-    lm3 = portrait.landmarks.astype(np.float64)
-    mesh = build_mesh(lm3[:, :2], portrait.image.shape[:2])
-    image = torch.from_numpy(portrait.image.copy()).cuda()
-    for dst in (_open_mouth(_turned(lm3, 20, -5), 0.3), _turned(lm3, -30, 10) + [6.0, -3.0]):
-        on_gpu = warp_with_mesh_torch(image, mesh, dst).cpu().numpy().astype(int)
-        cpu_scan = warp_with_mesh_torch(image, mesh, dst, scan_on_device=False).cpu().numpy().astype(int)
-        assert np.abs(on_gpu - cpu_scan).max() <= 1

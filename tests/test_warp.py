@@ -206,29 +206,6 @@ def test_torch_warp_equals_the_cpu_warp_within_a_grey_level(default_portrait):
         assert np.abs(cpu.astype(int) - gpu_path).mean() < 1.0
 
 
-def test_the_device_scan_conversion_gives_the_cpu_source_map(default_portrait):
-    """engine.warp.device_raster (brute force, every point against every triangle) == the CPU's spans."""
-    import torch
-
-    from engine.warp import frame_motion
-    from engine.warp.device_raster import device_plan, scan_points
-    from engine.warp.source_map import build_source_map, source_grids
-    from engine.warp.torch_warp import warp_with_mesh_torch
-
-    lm3 = default_portrait.landmarks.astype(np.float64)
-    mesh = build_mesh(lm3[:, :2], default_portrait.image.shape[:2])
-    image = torch.from_numpy(default_portrait.image.copy())
-    for dst in (_open_mouth(_turned(lm3, 20, -5), 0.3), _turned(lm3, -30, 10) + [6.0, -3.0]):
-        motion = frame_motion(mesh, dst)
-        cpu = build_source_map(motion, 4)
-        _, grids, _ = source_grids(motion, 4)
-        device = scan_points(*(torch.from_numpy(a) for a in device_plan(motion, grids))).numpy()
-        expected = np.concatenate([cpu.coarse.reshape(-1, 2), *(patch.reshape(-1, 2) for _, _, patch in cpu.patches)])
-        assert np.abs(device - expected).max() < 0.01  # pixels: float32 rounding at shared edges only
-        frames = [warp_with_mesh_torch(image, mesh, dst, scan_on_device=on).numpy().astype(int) for on in (True, False)]
-        assert np.abs(frames[0] - frames[1]).max() <= 1
-
-
 @pytest.fixture(scope="module")
 def obama(face_tracker):
     """The half-body obama portrait (flags and curtains behind) and its tracked (478, 3) landmarks."""

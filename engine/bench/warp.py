@@ -4,8 +4,7 @@ torch threads), at 512x512 and 1280x720.
 Driven by the astronaut's own tracked landmarks (478, 3) turned through yaw +-25 and pitch +-10 degrees,
 shifted and scaled a little, over 120 frames; the 720p case is the portrait scaled to 720 rows on a
 1280-wide canvas. Prints the figures and merges them, with the machine, into runs/bench/warp.json (or --out;
-the committed benchmarks/warp.json keeps its earlier A/B entries next to them). On a GPU the torch warp is
-timed twice: scan conversion on the device (the default there) and on the CPU. Run: python main.py bench-warp
+the committed benchmarks/warp.json keeps its earlier A/B entries next to them). Run: python main.py bench-warp
 [--out PATH] [--device cuda] [--landmarks benchmarks/landmarks_astronaut_carphone.npz].
 """
 
@@ -87,12 +86,9 @@ def measure(device: str = "cpu", repeats: int = 3, landmarks: Path | None = None
         grey = is_grey(image)  # asked once per portrait, as the animators do
         sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
 
-        def torch_warp(f, mesh=mesh, tensor=tensor, sync=sync, grey=grey, scan_on_device=None):
-            warp_with_mesh_torch(tensor, mesh, f, grey=grey, scan_on_device=scan_on_device)
+        def torch_warp(f, mesh=mesh, tensor=tensor, sync=sync, grey=grey):
+            warp_with_mesh_torch(tensor, mesh, f, grey=grey)
             sync()
-
-        def cpu_scan_torch_warp(f, torch_warp=torch_warp):
-            torch_warp(f, scan_on_device=False)
 
         def cpu_warp(f, image=image, mesh=mesh, grey=grey):
             warp_with_mesh(image, mesh, f, grey=grey)
@@ -104,9 +100,6 @@ def measure(device: str = "cpu", repeats: int = 3, landmarks: Path | None = None
             "cpu_cv2_remap_process_time": round(_ms_per_frame(cpu_warp, frames, repeats, time.process_time), 3),
             f"torch_grid_sample_{device}": round(_ms_per_frame(torch_warp, frames, repeats), 3),
         }
-        if device.startswith("cuda"):  # the same warp with the scan conversion left on the CPU, for comparison
-            result["ms_per_frame"][name][f"torch_grid_sample_{device}_cpu_scan"] = round(
-                _ms_per_frame(cpu_scan_torch_warp, frames, repeats), 3)
     result["machine"]["load_average_1min_after"] = round(os.getloadavg()[0], 2)
     return result
 

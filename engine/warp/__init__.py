@@ -6,7 +6,6 @@
   raster.py      vectorised scan conversion of all triangles at once (no Python loop over triangles)
   mouth.py       the mouth layer: teeth on both jaws, a shaded cavity
   torch_warp.py  the same warp with grid_sample, for a GPU path
-  device_raster.py  the scan conversion as tensor ops, for that path on a GPU
 """
 
 from engine.warp.mesh import (

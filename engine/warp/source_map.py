@@ -265,10 +265,8 @@ def _grid_sources(motion: FrameMotion, grids: list[Grid], exact: list[bool]) -> 
     return maps
 
 
-def source_grids(motion: FrameMotion, step: int) -> tuple[tuple[int, int, int, int], list[Grid],
-                                                         list[tuple[int, int]]] | None:
-    """Where the frame's map is computed: its box, the grids (the coarse one, then one exact patch per eye and
-    the lips) and each patch's (row, col) in the box; None when nothing moves."""
+def build_source_map(motion: FrameMotion, step: int) -> SourceMap | None:
+    """The frame's backward map, or None when nothing moves (the output is the portrait itself)."""
     box = _box(motion)
     if box is None:
         return None
@@ -288,14 +286,5 @@ def source_grids(motion: FrameMotion, step: int) -> tuple[tuple[int, int, int, i
             if px1 > px0 and py1 > py0:
                 corners.append((int(py0 - y0), int(px0 - x0)))
                 grids.append(Grid(float(px0), float(py0), 1.0, 1.0, int(px1 - px0), int(py1 - py0)))
-    return box, grids, corners
-
-
-def build_source_map(motion: FrameMotion, step: int) -> SourceMap | None:
-    """The frame's backward map, or None when nothing moves (the output is the portrait itself)."""
-    planned = source_grids(motion, step)
-    if planned is None:
-        return None
-    box, grids, corners = planned
     maps = _grid_sources(motion, grids, [False] + [True] * (len(grids) - 1))
     return SourceMap(box, step, maps[0], [(*corner, patch) for corner, patch in zip(corners, maps[1:], strict=True)])

@@ -2,8 +2,7 @@
 
 The per-frame plan (mesh motion, coarse source map, exact patches, mouth layer) is a few thousand numbers
 built by engine.warp on the CPU; the full-resolution upsampling, sampling and mouth blend run where the
-image tensor lives. On a GPU the source map's scan conversion runs there too (engine.warp.device_raster):
-the CPU sends the triangles and grid points instead of the map. Matches `warp_with_mesh` within a grey level.
+image tensor lives. Matches `warp_with_mesh` within a grey level.
 """
 
 from __future__ import annotations
@@ -13,10 +12,9 @@ import torch
 import torch.nn.functional as F
 
 from engine.face import topology as topo
-from engine.warp.device_raster import device_plan, scan_points
 from engine.warp.mesh import GRID_STEP, WarpMesh, frame_motion
 from engine.warp.mouth import grey_sample_step, is_grey, mouth_layer
-from engine.warp.source_map import build_source_map, source_grids
+from engine.warp.source_map import build_source_map
 
 
 def _sample(image: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
@@ -39,65 +37,42 @@ def _upload(arrays: list[np.ndarray], device: torch.device) -> list[torch.Tensor
     return out
 
 
-def _dense(coarse: torch.Tensor, patches: list[tuple[int, int, torch.Tensor]], box: tuple[int, int, int, int],
-           step: int) -> torch.Tensor:
-    """Coarse map (gh, gw, 2) upsampled to the box (h, w, 2), exact patches pasted (as `upsample_map`); a patch
-    point left NaN (no triangle held it) keeps the upsampled coarse map."""
-    x0, y0, x1, y1 = box
-    dense = F.interpolate(coarse.permute(2, 0, 1)[None], scale_factor=step, mode="bilinear", align_corners=False)[0]
-    dense = dense[:, step : step + y1 - y0, step : step + x1 - x0].permute(1, 2, 0).contiguous()
-    for py, px, patch in patches:
-        region = dense[py : py + patch.shape[0], px : px + patch.shape[1]]
-        region.copy_(torch.where(torch.isnan(patch), region, patch))
-    return dense
-
-
 @torch.no_grad()
 def warp_with_mesh_torch(image: torch.Tensor, mesh: WarpMesh, dst: np.ndarray, step: int = GRID_STEP,
-                         grey: bool | None = None, scan_on_device: bool | None = None) -> torch.Tensor:
+                         grey: bool | None = None) -> torch.Tensor:
     """(H, W, 3) uint8 tensor (any device) of the portrait -> (H, W, 3) uint8 tensor warped to dst (478, 2).
 
-    grey: the portrait's `is_grey` when the caller knows it (no copy to the host per frame); None tests it.
-    scan_on_device: scan-convert the mesh where the image lives (engine.warp.device_raster) instead of on the
-    CPU; None: on a GPU, yes."""
+    grey: the portrait's `is_grey` when the caller knows it (no copy to the host per frame); None tests it."""
     dst = np.asarray(dst, dtype=np.float64)[:, :2]
     if np.abs(dst - mesh.src_vertices[: topo.NUM_LANDMARKS]).max() <= 1e-3:
         return image.clone()
     device = image.device
-    on_device = device.type == "cuda" if scan_on_device is None else scan_on_device
     motion = frame_motion(mesh, dst)
-    if on_device:
-        planned = source_grids(motion, step)
-        plan = [] if planned is None else device_plan(motion, planned[1])
-    else:
-        source = build_source_map(motion, step)
-        planned = None if source is None else (source.box, None, [(py, px) for py, px, _ in source.patches])
-        plan = [] if source is None else [source.coarse, *(patch for _, _, patch in source.patches)]
+    source = build_source_map(motion, step)
     if grey is None:
-        sample_step = grey_sample_step(tuple(image.shape))  # the same pixel sample as the CPU warp's grey test
-        grey = is_grey(image[::sample_step, ::sample_step].cpu().numpy())
+        step = grey_sample_step(tuple(image.shape))  # the same pixel sample as the CPU warp's grey test
+        grey = is_grey(image[::step, ::step].cpu().numpy())
     layer = mouth_layer(mesh.src_vertices[: topo.NUM_LANDMARKS], motion.dst_vertices[: topo.NUM_LANDMARKS],
                         tuple(image.shape[:2]), grey)
+    plan = [] if source is None else [source.coarse, *(patch for _, _, patch in source.patches)]
     if layer is not None:
         plan += [layer.sample_map, layer.gain, layer.tint, layer.alpha]
-    uploaded = iter(_upload(plan, device))
+    on_device = iter(_upload(plan, device))
     portrait = image.permute(2, 0, 1)[None].float()  # (1, 3, H, W)
     out = portrait[0].clone()
-    if planned is not None:
-        box, grids, corners = planned
-        if on_device:
-            flat = scan_points(next(uploaded), next(uploaded), next(uploaded))
-            maps = [m.view(g.rows, g.cols, 2) for m, g in zip(flat.split([g.rows * g.cols for g in grids]), grids,
-                                                              strict=True)]
-            coarse, patches = maps[0], [(py, px, m) for (py, px), m in zip(corners, maps[1:], strict=True)]
-        else:
-            coarse, patches = next(uploaded), [(py, px, next(uploaded)) for py, px in corners]
-        x0, y0, x1, y1 = box
-        out[:, y0:y1, x0:x1] = _sample(portrait, _dense(coarse, patches, box, step))
+    if source is not None:
+        x0, y0, x1, y1 = source.box
+        s = source.step
+        coarse = next(on_device).permute(2, 0, 1)[None]  # (1, 2, gh, gw)
+        dense = F.interpolate(coarse, scale_factor=s, mode="bilinear", align_corners=False)[0]
+        dense = dense[:, s : s + y1 - y0, s : s + x1 - x0].permute(1, 2, 0).contiguous()  # (h, w, 2)
+        for py, px, patch in source.patches:
+            dense[py : py + patch.shape[0], px : px + patch.shape[1]] = next(on_device)
+        out[:, y0:y1, x0:x1] = _sample(portrait, dense)
     out = out.round().clamp(0, 255)  # the CPU warp's remap rounds to uint8 before the mouth is painted
     if layer is not None:
         x0, y0, x1, y1 = layer.box
-        sample_map, gain, tint, alpha = (next(uploaded) for _ in range(4))
+        sample_map, gain, tint, alpha = (next(on_device) for _ in range(4))
         sample = _sample(portrait, sample_map)
         colour = sample * gain.permute(2, 0, 1) + tint.permute(2, 0, 1)
         alpha = alpha.permute(2, 0, 1)  # (1, h, w)
