@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import subprocess
@@ -112,6 +113,11 @@ def test_quick_eval_writes_a_report_whose_first_table_has_finite_numbers_for_eve
         numbers = [float(cell) for cell in row[2:] if cell != "—"]
         assert len(numbers) >= 5 and all(math.isfinite(x) for x in numbers), row
     assert report.index("## Held-out self-reenactment") < report.index("## All systems, same inputs")
+    # The attention probe: the shipped model at its running-ahead distance, the ablation falling behind.
+    attention = json.loads((tmp_path / "results.json").read_text())["reference_attention"]
+    assert attention["clip"] == "carphone" and attention["frames"] == QUICK.attention_frames
+    assert [row["label"] for row in attention["rows"]["knot"]] == ["0-9"]
+    assert len(attention["rows"]["no running ahead"]) >= 4 and "## Where the model looks" in report
 
 
 def _held_out_rows(report: str) -> list[list[str]]:

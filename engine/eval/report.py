@@ -2,7 +2,8 @@
 
 Writes report.md (first table: one row per system, one column per metric, plus fps), results.json, metric
 plots and contact sheets into --out; with the warp system, also the warp prior before / after issue 15
-(eval/warp_section.py). The full run streams 18,000 frames (10 minutes of the looped driving
+(eval/warp_section.py); with the knot system, where the shipped model looks as the portrait's time distance
+grows (eval/reference_attention.py). The full run streams 18,000 frames (10 minutes of the looped driving
 clip) through each system for the drift columns; --quick streams 300 and finishes in minutes on a CPU.
 """
 
@@ -161,14 +162,20 @@ def run(args: argparse.Namespace) -> int:
     from engine.eval.report_writer import write_outputs
 
     held_table = _held_out_outputs(args.out, held, held_scores, base.chunk_frames, context)
-    warp = None
-    if any(s.name == "warp" for s in systems):  # the warp section comes with the warp system (cheap: two warps)
+    sections = []
+    if held and any(s.name == "warp" for s in systems):  # the warp section comes with the warp system (two warps)
         from engine.eval.warp_section import warp_section
 
         t0 = time.perf_counter()
-        warp = warp_section(args.out, held)
+        sections.append(warp_section(args.out, held))
         log.info("warp before/after section in %.0f s", time.perf_counter() - t0)
-    table = write_outputs(args.out, scores, self_tiles, clip, portrait, plan, context, held_table, warp)
+    if held and any(s.name == "knot" for s in systems):  # where the shipped model looks, with the knot system
+        from engine.eval.reference_attention import attention_section
+
+        t0 = time.perf_counter()
+        sections.append(attention_section(held, args.weights, args.device, base, plan.attention_frames))
+        log.info("attention probe in %.0f s", time.perf_counter() - t0)
+    table = write_outputs(args.out, scores, self_tiles, clip, portrait, plan, context, held_table, sections)
     if args.systems is None:  # a subset run keeps its results, so a later --resume can assemble the full report
         shutil.rmtree(partial, ignore_errors=True)
     print(held_table)

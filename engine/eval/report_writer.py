@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +12,9 @@ import numpy as np
 from engine.animator import Portrait
 from engine.config import FACE_CROP_SCALE
 from engine.eval import plots
-from engine.eval.markdown import cell
+from engine.eval.markdown import ReportSection, cell
 from engine.eval.scoring import TILE, EvalPlan, Scores
 from engine.eval.systems import DrivingClip
-from engine.eval.warp_section import WarpSection
 from engine.face.crop import CropBox
 
 TABLE_COLUMNS: list[tuple[str, str, str]] = [
@@ -100,19 +100,19 @@ def _figures(out: Path, scores: dict[str, Scores], self_tiles: dict[str, list[np
 
 def write_outputs(out: Path, scores: dict[str, Scores], self_tiles: dict[str, list[np.ndarray]],
                   clip: DrivingClip, portrait: Portrait, plan: EvalPlan, context: dict, held_table: str = "",
-                  warp: WarpSection | None = None) -> str:
+                  sections: Sequence[ReportSection] = ()) -> str:
     """Write report.md, results.json and the figures into `out`; returns the cross-reenactment table.
-    `held_table` (held-out self-reenactment, engine/eval/held_out.py) is the report's first table; `warp`
-    (engine/eval/warp_section.py) adds the warp before / after section and results.json["warp"]."""
+    `held_table` (held-out self-reenactment, engine/eval/held_out.py) is the report's first table; `sections`
+    (the warp before / after, engine/eval/warp_section.py; the attention probe, engine/eval/reference_attention.py)
+    follow the systems' list, each with its numbers in results.json[section.key]."""
     marks = _marks(plan)
     _figures(out, scores, self_tiles, clip, portrait, plan, marks)
     results = {"context": context, "systems": {n: s.values for n, s in scores.items()}}
-    if warp is not None:
-        results["warp"] = warp.results
+    results.update({section.key: section.results for section in sections})
     (out / "results.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
     table = first_table(scores)
     (out / "report.md").write_text(_markdown(table, scores, plan, context, marks, held_table,
-                                             warp.markdown if warp is not None else ""))
+                                             "".join(section.markdown for section in sections)))
     return table
 
 
@@ -131,7 +131,7 @@ def _load_sentence(ctx: dict) -> str:
 
 
 def _markdown(table: str, scores: dict[str, Scores], plan: EvalPlan, ctx: dict, marks: tuple[str, str],
-              held_table: str = "", warp_markdown: str = "") -> str:
+              held_table: str = "", sections_markdown: str = "") -> str:
     quick = ctx["command"].endswith("--quick")
     cal = ctx["identity_calibration"]
     systems = "\n".join(f"- **{n}**: {d}" for n, d in ctx["systems"].items())
@@ -189,7 +189,7 @@ Cross-reenactment columns are over the first {plan.eval_frames} frames (one pass
 Systems:
 {systems}
 
-{warp_markdown}## Inputs
+{sections_markdown}## Inputs
 
 - Cross-reenactment: portrait `{ctx['portrait']}` (identity "biden", held out of training: the test split of
   `prepare --builtin`), driving `{ctx['driving']}` looped at {ctx['fps_driving']:.2f} fps.

@@ -36,6 +36,7 @@ class EvalPlan:
     drift_window: int = 60  # frames scored in each drift window
     identity_stride: int = 3  # identity is measured on every n-th frame (dlib is ~0.1 s a face on a CPU)
     contact_rows: int = 5  # time samples in the contact sheets
+    attention_frames: int = 1800  # frames of the attention probe (reference_attention.py): distances up to that
 
     @property
     def total_frames(self) -> int:
@@ -57,7 +58,7 @@ class EvalPlan:
 
 
 QUICK = EvalPlan(eval_frames=120, self_frames=60, drift_early_end=60, drift_late_end=300, drift_window=30,
-                 identity_stride=6)
+                 identity_stride=6, attention_frames=300)
 
 
 @dataclass

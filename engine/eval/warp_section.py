@@ -21,7 +21,7 @@ import numpy as np
 from engine.animator import Animator, Motion, Portrait
 from engine.config import FACE_CROP_SCALE
 from engine.eval import metrics, plots
-from engine.eval.markdown import cell
+from engine.eval.markdown import ReportSection, cell
 from engine.eval.scoring import TILE, following_scores
 from engine.eval.systems import DrivingClip, run_animator
 from engine.face.crop import CropBox
@@ -136,15 +136,7 @@ def table(comparison: WarpComparison) -> str:
     return "\n".join([head, rule, *rows])
 
 
-@dataclass(frozen=True)
-class WarpSection:
-    """What the report gets: its Markdown section and the numbers for results.json["warp"]."""
-
-    markdown: str
-    results: dict
-
-
-def warp_section(out: Path, held: dict[str, tuple[DrivingClip, Portrait, list[Motion]]]) -> WarpSection:
+def warp_section(out: Path, held: dict[str, tuple[DrivingClip, Portrait, list[Motion]]]) -> ReportSection:
     """Compare both warps on every held-out clip (name -> clip, portrait, motions), write warp_<clip>.png."""
     parts, results = [], {"frames": FRAMES, "clips": {}}
     for name, (clip, portrait, motions) in held.items():
@@ -169,4 +161,4 @@ main table, mediapipe on the warped frames against the motion asked for and the 
 {body}
 
 """
-    return WarpSection(markdown, results)
+    return ReportSection("warp", markdown, results)
