@@ -31,7 +31,9 @@ def affine_dst_to_src(d: np.ndarray, s: np.ndarray) -> np.ndarray:
     e2x, e2y = d[4] - d[0], d[5] - d[1]
     det = e1x * e2y - e1y * e2x
     good = np.abs(det) > 1e-9
-    det = np.where(good, det, 1.0)
+    degenerate = not good.all()  # rarely: the fix-ups below cost more than the maps on a thousand triangles
+    if degenerate:
+        det = np.where(good, det, 1.0)
     f1x, f1y = s[2] - s[0], s[3] - s[1]
     f2x, f2y = s[4] - s[0], s[5] - s[1]
     # src offset = [f1 f2] inv([e1 e2]) (p - d0), the inverse [[e2y, -e2x], [-e1y, e1x]] / det
@@ -42,7 +44,8 @@ def affine_dst_to_src(d: np.ndarray, s: np.ndarray) -> np.ndarray:
     out[4] = (f2y * e1x - f1y * e2x) / det
     out[2] = s[0] - (out[0] * d[0] + out[1] * d[1])
     out[5] = s[1] - (out[3] * d[0] + out[4] * d[1])
-    out[:, ~good] = np.array([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])[:, None]
+    if degenerate:
+        out[:, ~good] = np.array([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])[:, None]
     return out
 
 
