@@ -267,6 +267,23 @@ def test_the_background_map_never_folds_over_the_demo_clip_on_a_half_body_portra
     assert worst > 0.1
 
 
+def test_the_band_load_is_one_less_the_backward_maps_least_area_ratio_on_the_band(obama):
+    from engine.warp.motion import Similarity
+    from engine.warp.source_map import band_squeeze, outside_grid
+
+    image, lm3 = obama
+    shape = build_mesh(lm3[:, :2], image.shape[:2]).shape
+    eps = 0.25
+    for z, shift in ((1.0, (25.0, 0.0)), (0.97 * np.exp(0.17j), (10.0, -14.0)), (1.25 * np.exp(-0.3j), (-40.0, 30.0))):
+        head = Similarity(complex(z), shape.centre, shape.centre + shift)
+        ratios = []
+        for x, y in head.apply(shape.band_points):  # the backward map's Jacobian by differences on a 2 x 2 grid
+            m = outside_grid(head, shape, np.array([x, x + eps]), np.array([y, y + eps])).astype(np.float64)
+            dx, dy = (m[0, 1] - m[0, 0]) / eps, (m[1, 0] - m[0, 0]) / eps
+            ratios.append(dx[0] * dy[1] - dx[1] * dy[0])
+        assert abs(band_squeeze(head, shape) - (1.0 - min(ratios))) < 0.003
+
+
 def test_a_grey_portrait_keeps_a_grey_open_mouth(face_tracker, demo_landmarks):
     import cv2
 

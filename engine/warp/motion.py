@@ -158,17 +158,23 @@ def _padded_groups(keys: np.ndarray, values: np.ndarray, count: int) -> tuple[np
     return table, sizes
 
 
+def _corner_coords(triangles: np.ndarray) -> np.ndarray:
+    """(T, 3) vertex indices -> (6T,) their corners' coordinates in a flat (V, 2) array, as (6, T) rows."""
+    return (2 * triangles.T[:, None, :] + np.arange(2)[None, :, None]).astype(np.intp).ravel()
+
+
 @dataclass(frozen=True)
 class FoldGraph:
     """What the fold relaxation needs of a mesh, built once with it: neighbours and triangle corners."""
 
     triangles: np.ndarray  # (T, 3)
-    orientation: np.ndarray  # (T,) +-1: the sign each triangle's area should have
     free: np.ndarray  # (T,) bool: triangles left unconstrained (see relax_folds)
     pinned: np.ndarray  # (V,) bool: lip contour landmarks, never moved
     neighbours: np.ndarray  # (V, D) intp: each vertex's neighbours along the smoothing edges, then -1s
     degree: np.ndarray  # (V,) how many neighbours each vertex has
     corner_coords: np.ndarray  # (6T,) intp: the corners' coordinates in a flat (V, 2) array, as (6, T) rows
+    oriented_coords: np.ndarray  # (6T,) the same with corners 1 and 2 swapped where the orientation is -1:
+    # `corner_areas` of these is the area times the orientation, exactly (the two products trade places)
 
     @classmethod
     def of(cls, triangles: np.ndarray, orientation: np.ndarray, collapsible: np.ndarray, edges: np.ndarray,
@@ -183,8 +189,8 @@ class FoldGraph:
         free = collapsible | pinned[triangles].all(axis=1)
         both = np.concatenate([edges, edges[:, ::-1]])
         neighbours, degree = _padded_groups(both[:, 0], both[:, 1], num_vertices)
-        corner_coords = (2 * triangles.T[:, None, :] + np.arange(2)[None, :, None]).astype(np.intp).ravel()
-        return cls(triangles, orientation, free, pinned, neighbours, degree, corner_coords)
+        return cls(triangles, free, pinned, neighbours, degree, _corner_coords(triangles),
+                   _corner_coords(np.where((orientation < 0)[:, None], triangles[:, [0, 2, 1]], triangles)))
 
 
 def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.ndarray:
@@ -196,10 +202,10 @@ def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.n
     the lip contours make by themselves is left as tracked; a triangle already folded in the portrait
     (crossed lips of a shut mouth) only may not fold further.
     """
-    tris, orientation, coords = graph.triangles, graph.orientation, graph.corner_coords
+    tris, coords = graph.triangles, graph.oriented_coords
 
     def oriented_areas(p: np.ndarray) -> np.ndarray:  # one take, straight into six contiguous corner rows
-        return corner_areas(p.reshape(-1).take(coords).reshape(6, -1)) * orientation
+        return corner_areas(p.reshape(-1).take(coords).reshape(6, -1))
 
     rigid_area = oriented_areas(rigid)
     floor = np.where(graph.free, -np.inf, np.minimum(MIN_AREA_FRACTION * np.abs(rigid_area), rigid_area))
@@ -229,7 +235,7 @@ def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.n
         # An offender moves to its neighbours' centroid (all from the same positions): inside their ring.
         sums = np.add.reduceat(pos.take(around, axis=0), sizes.cumsum() - sizes) if len(around) else np.zeros((0, 2))
         centroids = sums / sizes[:, None]
-        if np.array_equal(centroids, pos.take(ids, axis=0)):
+        if (centroids == pos.take(ids, axis=0)).all():
             break  # each offender sits at its centroid already: the remaining steps would repeat this one
         pos[ids] = centroids
         bad = oriented_areas(pos) < floor

@@ -1,7 +1,7 @@
 """Vectorised scan conversion of a triangle mesh into a backward source map on a regular grid.
 
-Every triangle is cut into one span per grid row it crosses, all triangles at once (np.repeat over the
-row counts, then over the span lengths), so no Python loop runs over the ~1,000 triangles of the face mesh.
+Every triangle is cut into one span per grid row it crosses, all triangles at once (expanded over the row
+counts, then over the span lengths), so no Python loop runs over the ~1,000 triangles of the face mesh.
 Inside a triangle the source position is its affine map of the grid point: piecewise affine, continuous
 across shared edges.
 """
@@ -31,7 +31,9 @@ def affine_dst_to_src(d: np.ndarray, s: np.ndarray) -> np.ndarray:
     e2x, e2y = d[4] - d[0], d[5] - d[1]
     det = e1x * e2y - e1y * e2x
     good = np.abs(det) > 1e-9
-    det = np.where(good, det, 1.0)
+    degenerate = not good.all()  # rarely: the fix-ups below cost more than the maps on a thousand triangles
+    if degenerate:
+        det = np.where(good, det, 1.0)
     f1x, f1y = s[2] - s[0], s[3] - s[1]
     f2x, f2y = s[4] - s[0], s[5] - s[1]
     # src offset = [f1 f2] inv([e1 e2]) (p - d0), the inverse [[e2y, -e2x], [-e1y, e1x]] / det
@@ -42,7 +44,8 @@ def affine_dst_to_src(d: np.ndarray, s: np.ndarray) -> np.ndarray:
     out[4] = (f2y * e1x - f1y * e2x) / det
     out[2] = s[0] - (out[0] * d[0] + out[1] * d[1])
     out[5] = s[1] - (out[3] * d[0] + out[4] * d[1])
-    out[:, ~good] = np.array([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])[:, None]
+    if degenerate:
+        out[:, ~good] = np.array([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])[:, None]
     return out
 
 
@@ -80,6 +83,15 @@ def _edge(xp: np.ndarray, yp: np.ndarray, xq: np.ndarray, yq: np.ndarray) -> tup
 
 # the per-half fields of `rasterise_source_map`, rows of its (18, 2, T) table
 _ROW_OFFSET, _LONG, _SHORT, _LAST_COL, _AFFINE, _COLS, _START = 0, slice(1, 5), slice(5, 9), 9, slice(10, 16), 16, 17
+
+
+def _owners(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(K,) group sizes -> (N,) each element's group (as np.arange(K).repeat(counts)), and (K,) the groups'
+    starts. repeat's inner loop runs as long as each count: on these mostly 0-2 long groups its branches
+    mispredict and cost more than counting the groups' starts (a group owns the elements from its start on)."""
+    starts = counts.cumsum() - counts
+    total = int(starts[-1] + counts[-1]) if len(counts) else 0
+    return np.bincount(starts, minlength=total + 1)[:total].cumsum() - 1, starts
 
 
 def rasterise_source_map(corners: np.ndarray, affine: np.ndarray, grid_shape: np.ndarray, grid_start: np.ndarray,
@@ -123,8 +135,9 @@ def rasterise_source_map(corners: np.ndarray, affine: np.ndarray, grid_shape: np
     counts = np.array([upper, rows - upper], dtype=np.int64).T.reshape(-1)  # (2T,) triangle by triangle
     table[_ROW_OFFSET, 0] = r_lo  # a row's grid row: its index among all rows plus its half's offset
     table[_ROW_OFFSET, 1] = r_lo + upper
-    table[_ROW_OFFSET] -= (counts.cumsum() - counts).reshape(-1, 2).T  # methods: no np.cumsum/np.repeat wrapper
-    which = np.arange(2 * count).reshape(2, count).T.reshape(-1).repeat(counts)  # (P,) a column of table
+    owner, half_start = _owners(counts)
+    table[_ROW_OFFSET] -= half_start.reshape(-1, 2).T
+    which = np.arange(2 * count).reshape(2, count).T.reshape(-1).take(owner)  # (P,) a column of table
     off, x0_l, s_l, lo_l, hi_l, x0_s, s_s, lo_s, hi_s, last_col, a, b, c, d, e, f, cols, start = (
         table.reshape(18, -1).take(which, axis=1))  # (P,) each, contiguous
     y = np.arange(len(which), dtype=np.float64) + off
@@ -134,9 +147,9 @@ def rasterise_source_map(corners: np.ndarray, affine: np.ndarray, grid_shape: np
     c_hi = np.minimum(np.floor(np.maximum(x_long, x_short) + 1e-6), last_col)
     lengths = np.maximum(c_hi - c_lo + 1, 0).astype(np.int64)
     # Per span: its first point's source and linear index; per point: that plus its offset k along the span.
-    first = lengths.cumsum() - lengths
+    owner, first = _owners(lengths)
     span = np.array([a * c_lo + b * y + c, d * c_lo + e * y + f, a, d, first, start + y * cols + c_lo - first])
-    bx, by, ax, ay, first_point, lin0 = span.repeat(lengths, axis=1)  # (N,) each
+    bx, by, ax, ay, first_point, lin0 = span.take(owner, axis=1)  # (N,) each
     at = np.arange(len(bx), dtype=np.float64)
     k = at - first_point
     lin = (lin0 + at).astype(np.intp)

@@ -31,6 +31,7 @@ _PATCH_MARGIN = 3  # pixels around the eyes and lips computed exactly
 _PATCH_POINTS = (topo.RIGHT_EYE, topo.LEFT_EYE, topo.OUTER_LIPS)
 _PATCH_ALL = np.array(sum(_PATCH_POINTS, ()), dtype=np.intp)
 _PATCH_STARTS = np.cumsum([0] + [len(points) for points in _PATCH_POINTS[:-1]])
+_GRADIENT_STEP = 1e-3  # pixels: the central differences giving the falloff weight's gradient on the band
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,11 @@ class HeadShape:
         return cls(centre, axes, down / max(np.linalg.norm(down), 1e-9), band)
 
     @cached_property
+    def band(self) -> FalloffBand:
+        """The falloff band's sample points with the weight and its gradient there (per portrait, kept)."""
+        return FalloffBand.of(self)
+
+    @cached_property
     def inverse_axes(self) -> tuple[float, float, float, float]:
         """(i00, i01, i10, i11): the inverse of `axes`, in closed form (np.linalg.inv costs ~0.5 ms here)."""
         (a, b), (c, d) = self.axes
@@ -80,6 +86,24 @@ class HeadShape:
         """(count, 2) points on the ellipse scaled by `radius`."""
         angle = np.linspace(0.0, 2 * np.pi, count, endpoint=False)
         return self.centre + radius * np.stack([np.cos(angle), np.sin(angle)], 1) @ self.axes.T
+
+
+@dataclass(frozen=True)
+class FalloffBand:
+    """`HeadShape.band_points` as `band_squeeze` needs them at any head motion: the falloff's weight there and
+    its gradient, which depend on the portrait alone."""
+
+    points: np.ndarray  # (N,) complex: x + i y
+    weights: np.ndarray  # (N,) `_follow` of each point
+    gradients: np.ndarray  # (N,) complex: the weight's gradient d/dx + i d/dy, by central differences
+
+    @classmethod
+    def of(cls, shape: HeadShape) -> FalloffBand:
+        x, y = shape.band_points[:, 0] - shape.centre[0], shape.band_points[:, 1] - shape.centre[1]
+        h = _GRADIENT_STEP
+        d_dx = (_follow(shape, x + h, y) - _follow(shape, x - h, y)) / (2 * h)
+        d_dy = (_follow(shape, x, y + h) - _follow(shape, x, y - h)) / (2 * h)
+        return cls(shape.band_points @ np.array([1.0, 1j]), _follow(shape, x, y), d_dx + 1j * d_dy)
 
 
 @dataclass
@@ -121,27 +145,25 @@ def _follow(shape: HeadShape, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return _falloff_weight(np.sqrt(u * u + v * v), x * shape.down[0] + y * shape.down[1], np.sqrt(x * x + y * y))
 
 
-def _outside_xy(head: Similarity, shape: HeadShape, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Output pixels outside the mesh, given as columns x, y -> their source's columns: the head's inverse
-    motion, faded by `_falloff_weight`."""
-    inv = head.inverse()
-    a, b = inv.z.real, inv.z.imag
-    gx, gy = x - inv.src_centre[0], y - inv.src_centre[1]
-    rx, ry = a * gx - b * gy + inv.dst_centre[0], b * gx + a * gy + inv.dst_centre[1]  # as Similarity.apply
-    weight = _follow(shape, rx - shape.centre[0], ry - shape.centre[1])
-    return x + weight * (rx - x), y + weight * (ry - y)
-
-
 def band_squeeze(head: Similarity, shape: HeadShape) -> float:
-    """Fold load of the falloff band: 1 - the smallest area ratio of its backward map (>= 1 would fold it)."""
-    px = head.apply(shape.band_points)  # (N, 2) output points in the band
-    eps = 0.5
-    n = len(px)
-    x, y = px[:, 0], px[:, 1]
-    mx, my = _outside_xy(head, shape, np.concatenate([x, x + eps, x]), np.concatenate([y, y, y + eps]))  # one pass
-    dxx, dxy = (mx[n : 2 * n] - mx[:n]) / eps, (my[n : 2 * n] - my[:n]) / eps
-    dyx, dyy = (mx[2 * n :] - mx[:n]) / eps, (my[2 * n :] - my[:n]) / eps
-    return float(1.0 - (dxx * dyy - dxy * dyx).min())
+    """Fold load of the falloff band: 1 - the smallest area ratio of its backward map (>= 1 would fold it) over
+    the band's sample points.
+
+    The backward map M(p) = p + w(q) (q - p), q = R p the head's inverse motion (linear part R), has the Jacobian
+    I + w (R - I) + (q - p) (R^T grad w)^T. At the output point p of a band point, q is that band point: w and
+    grad w are the band's own (`FalloffBand`), only the similarity is the frame's (a few (N,) operations).
+    """
+    band = shape.band
+    inverse = 1.0 / head.z  # R as a complex number: alpha + i beta
+    centre = complex(head.src_centre[0], head.src_centre[1])
+    # q - p = q - head(q) = (1 - z) (q - src_centre) - (dst_centre - src_centre)
+    offset = (1.0 - head.z) * (band.points - centre) - (complex(head.dst_centre[0], head.dst_centre[1]) - centre)
+    slope = band.gradients * inverse.conjugate()  # R^T grad w
+    diagonal = 1.0 + band.weights * (inverse.real - 1.0)
+    turn = band.weights * inverse.imag
+    dx, dy, sx, sy = offset.real, offset.imag, slope.real, slope.imag
+    det = (diagonal + dx * sx) * (diagonal + dy * sy) - (dx * sy - turn) * (dy * sx + turn)
+    return float(1.0 - det.min())
 
 
 def fit_head_to_band(head: Similarity, shape: HeadShape) -> Similarity:
@@ -198,7 +220,8 @@ class Grid:
 
 def outside_grid(head: Similarity, shape: HeadShape, xs: np.ndarray, ys: np.ndarray,
                  out: np.ndarray | None = None) -> np.ndarray:
-    """`_outside_xy` of the grid xs x ys: (len(ys), len(xs), 2) float32, written into `out` when given.
+    """Output pixels xs x ys outside the mesh -> their sources: the head's inverse motion, faded by
+    `_falloff_weight`; (len(ys), len(xs), 2) float32, written into `out` when given.
 
     Every quantity before the falloff weight is affine in the pixel, so it is a column term plus a row term:
     one broadcast add per full-size array instead of the stacked per-point arithmetic.
