@@ -7,7 +7,9 @@ Figures: end-to-end fps; per-chunk ms (KnotStreamer.chunk_ms), process RSS and C
 out: median and p95); each stage's share of the time. Stages are timed from the outside by wrapping the
 objects' methods on their instances (tracker.track, retargeter.retarget, animator.push and, inside Knot
 Forcing, codec.encode, motion_map, streamer.push, compose); the engine itself carries no timing code.
-The warp prior is what is left of KnotAnimator.push once the other inner stages are taken out.
+The warp prior is what is left of KnotAnimator.push once the other inner stages are taken out. On a GPU,
+BUSY_FRAMES more frames are animated under torch's profiler after the timed run: the share of their wall time
+the GPU spent running kernels or copies (engine/bench/gpu_busy.py), with its ms per frame.
 
 The driving frames are read as fast as the pipeline takes them (no pacing; `--pace FPS` paces them like a
 live camera), so the latency is the pipeline's own: with a 30 fps camera each frame also waits for the
@@ -34,6 +36,7 @@ from engine.config import get_preset
 DEFAULT_OUT = BENCH_RESULTS_DIR / "streamer.json"
 CHECKPOINTS = (100, 1_000, 10_000)
 WARMUP_FRAMES = 100  # latency and stage shares leave out the first frames (graph and allocator warm-up)
+BUSY_FRAMES = 120  # frames animated under the profiler after the timed run, on a GPU: its busy share
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -96,6 +99,7 @@ def bench(args: argparse.Namespace) -> dict:
     import numpy as np
     import torch
 
+    from engine.bench.gpu_busy import busy_share
     from engine.eval.recorded_tracker import RecordedTracker
     from engine.face.portrait import load_portrait
     from engine.face.tracker import FaceTracker
@@ -154,6 +158,8 @@ def bench(args: argparse.Namespace) -> dict:
         total_s = time.perf_counter() - started
         timed_s = time.perf_counter() - timed_from
         timer.enabled = False  # flush composes the held-back frames without a push: not a streaming cost
+        gpu_busy = busy_share(lambda: _animate(pipeline, tracked_in_line(source, tracker, BUSY_FRAMES, 0.0, 0.0)),
+                              device) if on_cuda and args.animator == "knot" else None
         emitted += len(pipeline.flush())
         lookahead = animator.lookahead_frames
         stream_cfg = getattr(streamer, "cfg", None)
@@ -183,6 +189,7 @@ def bench(args: argparse.Namespace) -> dict:
         "tracking_thread": args.tracking_thread,
         "drift": drift.summary() if drift is not None else None,
         "frames_on_device": bool(getattr(animator, "frames_on_device", False)),
+        "gpu_busy": gpu_busy,
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": describe_machine(device),
     }
@@ -197,6 +204,15 @@ def bench(args: argparse.Namespace) -> dict:
             "chunk_ms": (round(last["chunk_ms"]["median"] / first["chunk_ms"]["median"] - 1, 4)
                          if first["chunk_ms"] else None)}
     return result
+
+
+def _animate(pipeline, driving) -> int:
+    """Animate every (frame, t, landmarks) of `driving`; how many there were."""
+    count = 0
+    for frame, captured_at, landmarks in driving:
+        pipeline.animate(landmarks, frame.shape[:2], captured_at)
+        count += 1
+    return count
 
 
 def _paced_read(source, i: int, period: float, started: float):
