@@ -45,7 +45,7 @@ class AttentionShare:
 
 @contextmanager
 def recording_attention(animator, shares: list[AttentionShare]):
-    """Record every chunk attention call of a KnotAnimator's DiT into `shares` while the block runs."""
+    """Record every chunk attention call of a KnotAnimator's DiT into `shares` inside the `with` block."""
     streamer = animator.streamer
     blocks = streamer.model.blocks
     originals = [blk.attn.attend for blk in blocks]

@@ -50,8 +50,8 @@ def warp_with_mesh_torch(image: torch.Tensor, mesh: WarpMesh, dst: np.ndarray, s
     motion = frame_motion(mesh, dst)
     source = build_source_map(motion, step)
     if grey is None:
-        step = grey_sample_step(tuple(image.shape))  # the same pixel sample as the CPU warp's grey test
-        grey = is_grey(image[::step, ::step].cpu().numpy())
+        sample_step = grey_sample_step(tuple(image.shape))  # the same pixel sample as the CPU warp's grey test
+        grey = is_grey(image[::sample_step, ::sample_step].cpu().numpy())
     layer = mouth_layer(mesh.src_vertices[: topo.NUM_LANDMARKS], motion.dst_vertices[: topo.NUM_LANDMARKS],
                         tuple(image.shape[:2]), grey)
     plan = [] if source is None else [source.coarse, *(patch for _, _, patch in source.patches)]
