@@ -86,3 +86,31 @@ def test_knot_animator_on_the_gpu_path_gives_the_opencv_paths_frames():
     assert host.shape == device.shape == (40, *portrait.image.shape)
     psnr = 10 * np.log10(255**2 / max(((host - device) ** 2).mean(), 1e-12))
     assert psnr > 40, psnr
+
+
+def test_graphed_crop_and_encode_give_the_eager_frames():
+    """The GPU path's per-frame crop + encode replayed from a CUDA graph (GraphedStep), against eager."""
+    from engine.assets import DEFAULT_PORTRAIT, DEMO_CLIP, default_weights_path
+    from engine.eval.recorded_tracker import RecordedTracker
+    from engine.face.portrait import load_portrait
+    from engine.face.retarget import Retargeter
+    from engine.knot.knot_animator import load_knot_animator
+    from engine.video import VideoFileSource
+
+    tracker = RecordedTracker.load("benchmarks/landmarks_astronaut_carphone.npz")
+    portrait = load_portrait(DEFAULT_PORTRAIT, tracker)
+    retargeter = Retargeter(portrait.landmarks)
+    with VideoFileSource(DEMO_CLIP) as source:
+        motions = [retargeter.retarget(tracker.track(source.read()), i / 30) for i in range(40)]
+    runs = []
+    for graph in (True, False):
+        tiny = PRESETS["tiny"]
+        animator = load_knot_animator(default_weights_path("tiny"), replace(tiny.stream, cuda_graph=graph), "cuda")
+        animator.set_portrait(portrait)
+        frames = [f for m in motions for f in animator.push(m)] + animator.flush()
+        assert animator._encode_warp.graphed == graph
+        animator.set_portrait(portrait)  # a new portrait's step is captured anew
+        frames += [f for m in motions[:10] for f in animator.push(m)] + animator.flush()
+        runs.append(np.stack([f.image for f in frames]).astype(np.int16))
+    assert runs[0].shape == runs[1].shape == (50, *portrait.image.shape)
+    assert np.abs(runs[0] - runs[1]).max() <= 1

@@ -1,4 +1,5 @@
-"""ChunkSampler: the sampler's two steps (denoise a chunk, commit it), replayed as CUDA graphs on a GPU.
+"""ChunkSampler: the sampler's two steps (denoise a chunk, commit it), replayed as CUDA graphs on a GPU;
+GraphedStep: any one-tensor step (the animator's per-frame crop and encode) replayed the same way.
 
 At batch 1 a chunk is a few hundred small kernels, so on a GPU the time goes to launching them from Python;
 a graph launches them all at once. It is used once the cache's shapes stop changing (the window is full).
@@ -65,6 +66,29 @@ class ChunkSampler:
                                     clean, cond, slots, restore=(self.cache.win_k, self.cache.win_v))
         self._commit.replay(clean, cond, slots)
         self.cache.advance(clean.shape[1])
+
+
+class GraphedStep:
+    """fn(x) of one tensor, replayed from a CUDA graph captured at its first CUDA call (recaptured when x's
+    shape changes); eager off CUDA or with `use_graph=False`. For the GPU path's per-frame kernels (the face
+    crop and its encoding: a few dozen launches per frame otherwise). fn must read nothing that changes
+    between calls but x: build a new GraphedStep when it does (a new portrait)."""
+
+    def __init__(self, fn, use_graph: bool = True) -> None:
+        self.fn, self.use_graph = fn, use_graph
+        self._graph: _Graphed | None = None
+
+    @property
+    def graphed(self) -> bool:
+        """Whether calls are replayed from a captured graph now."""
+        return self._graph is not None
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if not (self.use_graph and x.is_cuda):
+            return self.fn(x)
+        if self._graph is None or not self._graph.fits(x):
+            self._graph = _Graphed(self.fn, x)
+        return self._graph.replay(x).clone()  # the graph's output is overwritten by its next replay
 
 
 class _Graphed:

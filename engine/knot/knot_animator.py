@@ -24,10 +24,12 @@ import torch
 from engine.animator import Animator, AvatarFrame, Motion, Portrait
 from engine.assets import default_weights_path
 from engine.config import ModelConfig, StreamConfig, get_preset
+from engine.device_copy import to_device
 from engine.face.crop import CropBox
 from engine.face.motion_map import MotionRenderer
 from engine.knot.codec import FrameCodec, to_tensor
 from engine.knot.composition import PasteRegion, face_mask
+from engine.knot.cuda_graph import GraphedStep
 from engine.knot.device_frames import DeviceFrames
 from engine.knot.model.dit import CausalDiT
 from engine.knot.streaming import KnotStreamer
@@ -65,6 +67,7 @@ class KnotAnimator(Animator):
         self.renderer = MotionRenderer(self.cfg.motion_size)
         self.lookahead_frames = stream.knot_frames
         self.frames_on_device = self.device.type == "cuda" if frames_on_device is None else frames_on_device
+        self.use_graph = stream.cuda_graph
         self._frames: DeviceFrames | None = None
         self._portrait: Portrait | None = None
 
@@ -84,11 +87,15 @@ class KnotAnimator(Animator):
         self._paste = PasteRegion(self.box, r, portrait.image.shape[:2])
         self._frames = (DeviceFrames(portrait.image, self.full_mesh, self.box, self._paste, r, self._grey, self.device)
                         if self.frames_on_device else None)
+        # crop + encode of a device warp, one CUDA graph per portrait (it reads this portrait's crop grid)
+        frames = self._frames
+        self._encode_warp = (GraphedStep(lambda full: self.codec.encode(frames.crop(full)), self.use_graph)
+                             if frames is not None else None)
 
     def motion_map(self, crop_landmarks: np.ndarray) -> torch.Tensor:
         """(478, 2) landmarks in crop pixels -> the DiT's motion condition (M, s*h, s*w)."""
         scale = self.cfg.motion_size / self.cfg.resolution
-        return torch.from_numpy(self.renderer.render(crop_landmarks * scale))  # (M, s*h, s*w)
+        return to_device(self.renderer.render(crop_landmarks * scale), self.device)  # (M, s*h, s*w)
 
     # --- stream --------------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -100,11 +107,10 @@ class KnotAnimator(Animator):
         crop_landmarks = self.box.to_crop(motion.landmarks, r)
         if self._frames is not None:
             full_warp = self._frames.warp(motion.landmarks)
-            crop = self._frames.crop(full_warp)
+            warp_latent = self._encode_warp(full_warp)[0]
         else:
             full_warp = warp_with_mesh(self._portrait.image, self.full_mesh, motion.landmarks, grey=self._grey)
-            crop = to_tensor(self.box.crop(full_warp, r)[None], self.device)
-        warp_latent = self.codec.encode(crop)[0]
+            warp_latent = self.codec.encode(to_tensor(self.box.crop(full_warp, r)[None], self.device))[0]
         payload = _FramePayload(motion, warp_latent, full_warp)
         return self.compose(self.streamer.push(self.motion_map(crop_landmarks), warp_latent, motion.timestamp,
                                                payload))
@@ -136,7 +142,7 @@ class KnotAnimator(Animator):
                  for q in queued]
         if self._frames is not None:  # pasted on the device; one uint8 download for the chunk
             paste = self._frames.add if self.blend == "residual" else self._frames.replace
-            on_device = torch.from_numpy(np.stack(masks)).to(self.device)  # (n, R, R)
+            on_device = to_device(np.stack(masks), self.device)  # (n, R, R)
             images = torch.stack([paste(q.full_warp, face, mask)
                                   for face, mask, q in zip(faces, on_device, queued, strict=True)]).cpu().numpy()
         else:

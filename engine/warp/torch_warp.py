@@ -11,6 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from engine.device_copy import to_device
 from engine.face import topology as topo
 from engine.warp.mesh import GRID_STEP, WarpMesh, frame_motion
 from engine.warp.mouth import grey_sample_step, is_grey, mouth_layer
@@ -29,7 +30,7 @@ def _upload(arrays: list[np.ndarray], device: torch.device) -> list[torch.Tensor
     """Host arrays -> float32 tensors of the same shapes on `device`, in one copy (a frame's plan is a few
     small arrays: one transfer instead of one each)."""
     flat = np.concatenate([np.asarray(a, np.float32).ravel() for a in arrays]) if arrays else np.zeros(0, np.float32)
-    packed = torch.from_numpy(flat).to(device)
+    packed = to_device(flat, device)
     out, at = [], 0
     for a in arrays:
         out.append(packed[at:at + a.size].view(a.shape))
