@@ -1,7 +1,7 @@
 """What a long Knot Forcing stream does to its own output, measured from the outside (`main.py bench --drift`).
 
 Per emitted frame: the model's correction, RMS of (generated latent - warp-prior latent) over the latent, and
-the sharpness of the composed frame (variance of its grey Laplacian). Minute 1 (frames 1,740-1,799 at 30 fps)
+the sharpness of the composed frame (`engine.eval.metrics.sharpness`, as the evaluation measures it). Minute 1 (frames 1,740-1,799 at 30 fps)
 against minute 10 (17,940-17,999): a stream that drifts changes either as it goes on, one that does not keeps
 both flat. Works where there is no mediapipe or identity model (the GPU machine); `main.py eval` (full run)
 has the identity drift on a CPU.
@@ -19,7 +19,7 @@ class DriftMeter:
     """Wraps a KnotAnimator's compose; fills per-frame arrays preallocated for `frames` driving frames."""
 
     def __init__(self, animator, frames: int) -> None:
-        import cv2  # here: the bench module is imported for its options, cheaply
+        from engine.eval.metrics import sharpness  # here: the bench module is imported for its options, cheaply
 
         self.correction = np.full(frames, np.nan)  # (frames,) RMS of generated - warp-prior latent
         self.sharpness = np.full(frames, np.nan)  # (frames,) variance of the grey Laplacian of the frame
@@ -31,8 +31,7 @@ class DriftMeter:
                 if f.index < frames:
                     diff = (f.latent.float() - f.payload.warp_latent.float()).pow(2).mean().sqrt()
                     self.correction[f.index] = float(diff)
-                    grey = cv2.cvtColor(avatar.image, cv2.COLOR_RGB2GRAY)
-                    self.sharpness[f.index] = float(cv2.Laplacian(grey, cv2.CV_64F).var())
+                    self.sharpness[f.index] = sharpness(avatar.image)
             return out
 
         animator.compose = measured
