@@ -1,10 +1,10 @@
 """What a long Knot Forcing stream does to its own output, measured from the outside (`main.py bench --drift`).
 
 Per emitted frame: the model's correction, RMS of (generated latent - warp-prior latent) over the latent, and
-the sharpness of the composed frame (`engine.eval.metrics.sharpness`, as the evaluation measures it). Minute 1 (frames 1,740-1,799 at 30 fps)
-against minute 10 (17,940-17,999): a stream that drifts changes either as it goes on, one that does not keeps
-both flat. Works where there is no mediapipe or identity model (the GPU machine); `main.py eval` (full run)
-has the identity drift on a CPU.
+the sharpness of the composed frame (`engine.eval.metrics.sharpness`, as the evaluation measures it).
+Minute 1 (frames 1,740-1,799 at 30 fps) against minute 10 (17,940-17,999): a stream that drifts changes
+either as it goes on, one that does not keeps both flat. Works where there is no mediapipe or identity model
+(the GPU machine); `main.py eval` (full run) has the identity drift on a CPU.
 """
 
 from __future__ import annotations
