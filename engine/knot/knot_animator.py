@@ -93,7 +93,7 @@ class KnotAnimator(Animator):
                              if frames is not None else None)
 
     def motion_map(self, crop_landmarks: np.ndarray) -> torch.Tensor:
-        """(478, 2) landmarks in crop pixels -> the DiT's motion condition (M, s*h, s*w)."""
+        """(478, 2) landmarks in crop pixels -> the DiT's motion condition (M, s*h, s*w) on the animator's device."""
         scale = self.cfg.motion_size / self.cfg.resolution
         return to_device(self.renderer.render(crop_landmarks * scale), self.device)  # (M, s*h, s*w)
 
