@@ -61,20 +61,27 @@ def test_graphed_tiny_preset_equals_eager_over_many_chunks():
     assert torch.allclose(graphed, eager, atol=1e-4, rtol=1e-4), _diffs(graphed, eager)
 
 
-def test_knot_animator_on_the_gpu_path_gives_the_opencv_paths_frames():
-    """Warp, crop and paste on the GPU (DeviceFrames) against the same animator composing with OpenCV."""
+def _demo_motions(frames: int):
+    """The default portrait and the demo clip's first `frames` motions on it (recorded tracking)."""
     from engine.assets import DEFAULT_PORTRAIT, DEMO_CLIP
     from engine.eval.recorded_tracker import RecordedTracker
     from engine.face.portrait import load_portrait
     from engine.face.retarget import Retargeter
-    from engine.knot.knot_animator import load_default_knot_animator
     from engine.video import VideoFileSource
 
     tracker = RecordedTracker.load("benchmarks/landmarks_astronaut_carphone.npz")
     portrait = load_portrait(DEFAULT_PORTRAIT, tracker)
     retargeter = Retargeter(portrait.landmarks)
     with VideoFileSource(DEMO_CLIP) as source:
-        motions = [retargeter.retarget(tracker.track(source.read()), i / 30) for i in range(40)]
+        motions = [retargeter.retarget(tracker.track(source.read()), i / 30) for i in range(frames)]
+    return portrait, motions
+
+
+def test_knot_animator_on_the_gpu_path_gives_the_opencv_paths_frames():
+    """Warp, crop and paste on the GPU (DeviceFrames) against the same animator composing with OpenCV."""
+    from engine.knot.knot_animator import load_default_knot_animator
+
+    portrait, motions = _demo_motions(40)
     runs = []
     for on_device in (False, True):
         animator = load_default_knot_animator("tiny", "cuda")
@@ -90,18 +97,10 @@ def test_knot_animator_on_the_gpu_path_gives_the_opencv_paths_frames():
 
 def test_graphed_crop_and_encode_give_the_eager_frames():
     """The GPU path's per-frame crop + encode replayed from a CUDA graph (GraphedStep), against eager."""
-    from engine.assets import DEFAULT_PORTRAIT, DEMO_CLIP, default_weights_path
-    from engine.eval.recorded_tracker import RecordedTracker
-    from engine.face.portrait import load_portrait
-    from engine.face.retarget import Retargeter
+    from engine.assets import default_weights_path
     from engine.knot.knot_animator import load_knot_animator
-    from engine.video import VideoFileSource
 
-    tracker = RecordedTracker.load("benchmarks/landmarks_astronaut_carphone.npz")
-    portrait = load_portrait(DEFAULT_PORTRAIT, tracker)
-    retargeter = Retargeter(portrait.landmarks)
-    with VideoFileSource(DEMO_CLIP) as source:
-        motions = [retargeter.retarget(tracker.track(source.read()), i / 30) for i in range(40)]
+    portrait, motions = _demo_motions(40)
     runs = []
     for graph in (True, False):
         tiny = PRESETS["tiny"]

@@ -67,7 +67,6 @@ class KnotAnimator(Animator):
         self.renderer = MotionRenderer(self.cfg.motion_size)
         self.lookahead_frames = stream.knot_frames
         self.frames_on_device = self.device.type == "cuda" if frames_on_device is None else frames_on_device
-        self.use_graph = stream.cuda_graph
         self._frames: DeviceFrames | None = None
         self._portrait: Portrait | None = None
 
@@ -89,7 +88,8 @@ class KnotAnimator(Animator):
                         if self.frames_on_device else None)
         # crop + encode of a device warp, one CUDA graph per portrait (it reads this portrait's crop grid)
         frames = self._frames
-        self._encode_warp = (GraphedStep(lambda full: self.codec.encode(frames.crop(full)), self.use_graph)
+        self._encode_warp = (GraphedStep(lambda full: self.codec.encode(frames.crop(full)),
+                                         self.streamer.cfg.cuda_graph)
                              if frames is not None else None)
 
     def motion_map(self, crop_landmarks: np.ndarray) -> torch.Tensor:
