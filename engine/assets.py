@@ -15,6 +15,7 @@ STILLS_DIR = ASSETS / "stills"
 CLIPS_DIR = ASSETS / "clips"
 TRAINING_DIR = ASSETS / "training"  # real face videos the shipped weights were trained on (see assets/README.md)
 WEIGHTS_DIR = ASSETS / "weights"
+MOUTH_PRIOR_FILE = ASSETS / "mouth" / "mouth_prior.npz"  # the mean open mouth of real video (main.py mouth-prior)
 DEFAULT_PORTRAIT = PORTRAITS_DIR / "astronaut.png"
 DEMO_CLIP = CLIPS_DIR / "carphone.mp4"
 ASSETS_README = ASSETS / "README.md"  # the bundled assets' licences, shown in the About box

@@ -16,13 +16,15 @@ from engine.face.retarget import Retargeter
 from engine.knot.composition import PasteRegion, face_mask
 from engine.knot.device_frames import DeviceFrames, area_weights
 from engine.knot.knot_animator import load_default_knot_animator
-from engine.warp import build_mesh, is_grey
+from engine.warp import build_mesh
+from engine.warp.mouth import MouthStyle
 
 
 def _frames(portrait, box: CropBox, resolution: int = 64) -> DeviceFrames:
     mesh = build_mesh(portrait.landmarks[:, :2], portrait.image.shape[:2])
     region = PasteRegion(box, resolution, portrait.image.shape[:2])
-    return DeviceFrames(portrait.image, mesh, box, region, resolution, is_grey(portrait.image), torch.device("cpu"))
+    style = MouthStyle.of(portrait.image, portrait.landmarks[:, :2])
+    return DeviceFrames(portrait.image, mesh, box, region, resolution, style, torch.device("cpu"))
 
 
 def _motions(portrait, demo_landmarks, count: int, start: int = 0):

@@ -22,7 +22,8 @@ import torch
 
 from engine.assets import BENCH_RESULTS_DIR, DEFAULT_PORTRAIT
 from engine.bench.machine import describe_machine
-from engine.warp import build_mesh, is_grey, warp_with_mesh
+from engine.warp import build_mesh, warp_with_mesh
+from engine.warp.mouth import MouthStyle
 from engine.warp.torch_warp import warp_with_mesh_torch
 
 FRAMES = 120
@@ -83,15 +84,15 @@ def measure(device: str = "cpu", repeats: int = 3, landmarks: Path | None = None
     for name, (image, frames) in _cases(landmarks).items():
         mesh = build_mesh(frames[0], image.shape[:2])
         tensor = torch.from_numpy(image.copy()).to(device)
-        grey = is_grey(image)  # asked once per portrait, as the animators do
+        style = MouthStyle.of(image, frames[0])  # found once per portrait, as the animators do
         sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
 
-        def torch_warp(f, mesh=mesh, tensor=tensor, sync=sync, grey=grey):
-            warp_with_mesh_torch(tensor, mesh, f, grey=grey)
+        def torch_warp(f, mesh=mesh, tensor=tensor, sync=sync, style=style):
+            warp_with_mesh_torch(tensor, mesh, f, style=style)
             sync()
 
-        def cpu_warp(f, image=image, mesh=mesh, grey=grey):
-            warp_with_mesh(image, mesh, f, grey=grey)
+        def cpu_warp(f, image=image, mesh=mesh, style=style):
+            warp_with_mesh(image, mesh, f, style=style)
 
         result["frames"] = len(frames)
         result["ms_per_frame"][name] = {

@@ -42,10 +42,12 @@ def cache_dir(data_dir: Path, split: str) -> Path:
 def _warps(args: tuple[np.ndarray, np.ndarray, int]) -> np.ndarray:
     """(frames (T, R, R, 3), landmarks (T, 478, 2), reference r) -> frame r warped to every frame (T, R, R, 3)."""
     from engine.warp import build_mesh, warp_with_mesh
+    from engine.warp.mouth import MouthStyle
 
     frames, lms, r = args
     mesh = build_mesh(lms[r], frames.shape[1:3])
-    return np.stack([warp_with_mesh(frames[r], mesh, lm) for lm in lms])
+    style = MouthStyle.of(frames[r], lms[r])  # once per reference, as the animators do
+    return np.stack([warp_with_mesh(frames[r], mesh, lm, style=style) for lm in lms])
 
 
 def _maps(args: tuple[np.ndarray, int, int]) -> tuple[np.ndarray, np.ndarray]:

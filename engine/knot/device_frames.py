@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from engine.face.crop import CropBox
 from engine.knot.composition import PasteRegion
 from engine.warp import WarpMesh
+from engine.warp.mouth import MouthStyle
 from engine.warp.torch_warp import warp_with_mesh_torch
 
 
@@ -50,9 +51,9 @@ class DeviceFrames:
     """One portrait's warp, crop and paste on its device (the GPU path of KnotAnimator)."""
 
     def __init__(self, image: np.ndarray, mesh: WarpMesh, box: CropBox, region: PasteRegion, resolution: int,
-                 grey: bool, device: torch.device) -> None:
+                 style: MouthStyle, device: torch.device) -> None:
         """region: the animator's PasteRegion of `box` (its matrix and bounds are reused, not rebuilt)."""
-        self.mesh, self.grey = mesh, grey
+        self.mesh, self.style = mesh, style
         self.image = torch.tensor(image, device=device)  # (H, W, 3) uint8, a copy (the portrait is read-only)
         h, w = image.shape[:2]
         r = resolution
@@ -80,7 +81,7 @@ class DeviceFrames:
 
     def warp(self, landmarks: np.ndarray) -> torch.Tensor:
         """(478, 2) landmarks in portrait pixels -> (H, W, 3) uint8 portrait warped to them, on the device."""
-        return warp_with_mesh_torch(self.image, self.mesh, landmarks, grey=self.grey)
+        return warp_with_mesh_torch(self.image, self.mesh, landmarks, style=self.style)
 
     def crop(self, full: torch.Tensor) -> torch.Tensor:
         """(H, W, 3) uint8 frame -> (1, 3, R, R) float face crop in [-1, 1] (the codec's input)."""

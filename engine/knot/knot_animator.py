@@ -34,7 +34,8 @@ from engine.knot.device_frames import DeviceFrames
 from engine.knot.model.dit import CausalDiT
 from engine.knot.streaming import KnotStreamer
 from engine.knot.weights import load_weights
-from engine.warp import WarpMesh, build_mesh, is_grey, warp_with_mesh
+from engine.warp import WarpMesh, build_mesh, warp_with_mesh
+from engine.warp.mouth import MouthStyle
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +83,9 @@ class KnotAnimator(Animator):
         latent = self.codec.encode(to_tensor(self.crop[None], self.device))[0]
         self.streamer.set_reference(latent, self.motion_map(crop_landmarks))
         self._portrait = portrait
-        self._grey = is_grey(portrait.image)  # a grey photo gets a grey avatar, whatever the model adds
+        self._style = MouthStyle.of(portrait.image, portrait.landmarks[:, :2])  # grey: a grey avatar (see below)
         self._paste = PasteRegion(self.box, r, portrait.image.shape[:2])
-        self._frames = (DeviceFrames(portrait.image, self.full_mesh, self.box, self._paste, r, self._grey, self.device)
+        self._frames = (DeviceFrames(portrait.image, self.full_mesh, self.box, self._paste, r, self._style, self.device)
                         if self.frames_on_device else None)
         # crop + encode of a device warp, one CUDA graph per portrait (it reads this portrait's crop grid)
         frames = self._frames
@@ -109,7 +110,7 @@ class KnotAnimator(Animator):
             full_warp = self._frames.warp(motion.landmarks)
             warp_latent = self._encode_warp(full_warp)[0]
         else:
-            full_warp = warp_with_mesh(self._portrait.image, self.full_mesh, motion.landmarks, grey=self._grey)
+            full_warp = warp_with_mesh(self._portrait.image, self.full_mesh, motion.landmarks, style=self._style)
             warp_latent = self.codec.encode(to_tensor(self.box.crop(full_warp, r)[None], self.device))[0]
         payload = _FramePayload(motion, warp_latent, full_warp)
         return self.compose(self.streamer.push(self.motion_map(crop_landmarks), warp_latent, motion.timestamp,
@@ -135,7 +136,7 @@ class KnotAnimator(Animator):
         else:
             faces = self.codec.decode(latents).clamp(-1, 1).add(1).mul(127.5)
             paste = self._paste.replace
-        if self._grey:  # the model's colour (red lips on a grey face) dropped: luminance only, equal channels
+        if self._style.grey:  # the model's colour (red lips on a grey face) dropped: luminance only, equal channels
             luma = torch.tensor([0.299, 0.587, 0.114], dtype=faces.dtype, device=faces.device).view(1, 3, 1, 1)
             faces = (faces * luma).sum(dim=1, keepdim=True).expand(-1, 3, -1, -1)
         masks = [face_mask(self.box.to_crop(q.motion.landmarks, self.cfg.resolution), self.cfg.resolution)

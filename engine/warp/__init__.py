@@ -4,7 +4,8 @@
   motion.py      the head's similarity motion, shut-eye closing, fold relaxation (no inverted triangle)
   source_map.py  the backward source map: face by the mesh, head by its similarity, a bounded falloff
   raster.py      vectorised scan conversion of all triangles at once (no Python loop over triangles)
-  mouth.py       the mouth layer: teeth on both jaws, a shaded cavity
+  mouth.py       the mouth layer: teeth on both jaws, the rest of the gap from the mouth prior
+  mouth_prior.py the mean real open mouth (by opening, in mouth coordinates), lit by the portrait's skin
   torch_warp.py  the same warp with grid_sample, for a GPU path
 """
 

@@ -30,7 +30,7 @@ from engine.warp.motion import (
     relax_folds,
     signed_areas,
 )
-from engine.warp.mouth import is_grey, mouth_layer, paint_mouth
+from engine.warp.mouth import MouthStyle, mouth_layer, paint_mouth
 from engine.warp.source_map import HEAD_ZONE, FrameMotion, HeadShape, SourceMap, build_source_map, fit_head_to_band
 
 _INNER_UPPER = list(topo.INNER_LIP_UPPER[1:-1])
@@ -176,10 +176,10 @@ def upsample_map(source: SourceMap) -> np.ndarray:
 
 
 def warp_with_mesh(image: np.ndarray, mesh: WarpMesh, dst: np.ndarray, step: int = GRID_STEP,
-                   grey: bool | None = None) -> np.ndarray:
+                   style: MouthStyle | None = None) -> np.ndarray:
     """(H, W, 3) uint8 image whose landmarks sit at mesh.src -> the image with them moved to dst (478, 2).
 
-    grey: the image's `is_grey` when the caller knows it (an animator asks it once per portrait); None tests it."""
+    style: the portrait's `MouthStyle` (an animator finds it once per portrait); None finds it on every call."""
     dst = np.asarray(dst, dtype=np.float64)[:, :2]
     if np.abs(dst - mesh.src_vertices[: topo.NUM_LANDMARKS]).max() <= 1e-3:
         return image.copy()
@@ -194,7 +194,7 @@ def warp_with_mesh(image: np.ndarray, mesh: WarpMesh, dst: np.ndarray, step: int
         if warped is not box:  # OpenCV writes into the output's box itself unless it cannot (then a copy)
             box[...] = warped
     layer = mouth_layer(mesh.src_vertices[: topo.NUM_LANDMARKS], motion.dst_vertices[: topo.NUM_LANDMARKS],
-                        image.shape[:2], is_grey(image) if grey is None else grey)
+                        image.shape[:2], style or MouthStyle.of(image, mesh.src_vertices[: topo.NUM_LANDMARKS]))
     if layer is not None:
         paint_mouth(out, image, layer)
     return out
@@ -221,14 +221,14 @@ class WarpAnimator(Animator):
         """Triangulate the new portrait once; restart the frame count."""
         self._portrait = portrait
         self._mesh = build_mesh(portrait.landmarks[:, :2], portrait.image.shape[:2])
-        self._grey = is_grey(portrait.image)
+        self._style = MouthStyle.of(portrait.image, portrait.landmarks[:, :2])
         self._index = 0
 
     def push(self, motion: Motion) -> list[AvatarFrame]:
         """One motion in, one warped frame out."""
         if self._portrait is None or self._mesh is None:
             raise RuntimeError("WarpAnimator.push called before set_portrait")
-        image = warp_with_mesh(self._portrait.image, self._mesh, motion.landmarks, grey=self._grey)
+        image = warp_with_mesh(self._portrait.image, self._mesh, motion.landmarks, style=self._style)
         frame = AvatarFrame(image, motion.timestamp, self._index)
         self._index += 1
         return [frame]

@@ -1,4 +1,5 @@
-"""The open mouth of a warped frame: the portrait's teeth moved with their jaws, the rest shaded as a cavity.
+"""The open mouth of a warped frame: the portrait's teeth moved with their jaws, the rest painted from the mean
+real mouth at that opening (engine/warp/mouth_prior.py) in the portrait's own skin light.
 
 Given as a layer over the warped image, so the CPU and the torch warps paint it the same way:
 colour = portrait sampled at `sample_map` * gain + tint, blended in with the gap's antialiased coverage.
@@ -12,18 +13,13 @@ import cv2
 import numpy as np
 
 from engine.face import topology as topo
+from engine.warp.mouth_prior import MouthAxes, MouthPrior, skin_colour
 
 _UPPER = np.array(topo.INNER_LIP_UPPER[1:-1], dtype=np.intp)  # index arrays, built once (not lists per frame)
 _LOWER = np.array(topo.INNER_LIP_LOWER[1:-1], dtype=np.intp)
 _CORNERS = [topo.INNER_LIP_UPPER[0], topo.INNER_LIP_UPPER[-1]]
 _INNER = np.array(topo.INNER_LIPS, dtype=np.intp)
-_INNER_UPPER_ALL = np.array(topo.INNER_LIP_UPPER, dtype=np.intp)
-_INNER_LOWER_ALL = np.array(topo.INNER_LIP_LOWER, dtype=np.intp)
-_CAVITY_COLOUR = np.array([34.0, 14.0, 16.0], dtype=np.float32)  # RGB at the throat side of the cavity
-_TONGUE_COLOUR = np.array([112.0, 48.0, 54.0], dtype=np.float32)
 _UPPER_TEETH_SHARE = 0.8  # share of the portrait's visible mouth interior that belongs to the upper jaw
-_BACK_DARKENING = 0.6  # how much darker the middle (back) of the cavity is than its rim
-_LIP_SHADOW = 0.45  # darkening right under the upper lip, fading over a quarter of the gap
 
 
 @dataclass(frozen=True)
@@ -35,6 +31,46 @@ class MouthLayer:
     gain: np.ndarray  # (h, w, 1)
     tint: np.ndarray  # (h, w, 3)
     alpha: np.ndarray  # (h, w, 1) coverage of the gap between the inner lips
+
+
+@dataclass(frozen=True)
+class MouthStyle:
+    """What the mouth gap of one portrait is painted with, found once per portrait: the real-video prior of
+    a mouth's inside, lit and tinted by the portrait's skin colour; grey for a grey photo."""
+
+    grey: bool
+    skin: np.ndarray  # (3,) float32 RGB, the portrait's cheeks
+    prior: MouthPrior
+
+    @classmethod
+    def of(cls, image: np.ndarray, landmarks: np.ndarray, prior: MouthPrior | None = None) -> MouthStyle:
+        """image (H, W, 3) uint8 RGB, its landmarks (478, 2); the shipped prior unless one is given."""
+        return cls(is_grey(image), skin_colour(image, landmarks), prior or MouthPrior.load())
+
+
+@dataclass(frozen=True)
+class _Jaw:
+    """How the teeth behind one lip move: the lip's mean shift across, each column's own shift up and down."""
+
+    across: np.float32  # the lip's mean x shift
+    xs: np.ndarray  # (N,) the lip's points' output x, increasing
+    dy: np.ndarray  # (N,) their y shifts
+
+    @classmethod
+    def of(cls, src: np.ndarray, dst: np.ndarray) -> _Jaw:
+        """A lip's points (N, 2) in the portrait and in the output."""
+        shift = dst - src
+        order = np.argsort(dst[:, 0], kind="stable")
+        return cls(np.float32(shift[:, 0].mean()), dst[order, 0], shift[order, 1])
+
+    def lift(self, x: np.ndarray) -> np.ndarray:
+        """y shift at output columns x (held at the lip's ends beyond them), same shape, float32."""
+        return np.interp(x, self.xs, self.dy).astype(np.float32)
+
+    def move(self, points: np.ndarray) -> np.ndarray:
+        """Portrait points (N, 2) -> where this jaw takes them in the output."""
+        x = points[:, 0] + float(self.across)
+        return np.stack([x, points[:, 1] + np.interp(x, self.xs, self.dy)], axis=1)
 
 
 def polygon_mask(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
@@ -61,7 +97,7 @@ def is_grey(image: np.ndarray, tolerance: int = 3) -> bool:
 
 
 def mouth_layer(src: np.ndarray, dst: np.ndarray, image_size: tuple[int, int],
-                grey: bool = False) -> MouthLayer | None:
+                style: MouthStyle) -> MouthLayer | None:
     """The layer for landmarks src (478, 2) of the portrait moved to dst (478, 2); None when the mouth is shut."""
     inner = dst.take(_INNER, axis=0)
     h, w = image_size
@@ -78,57 +114,36 @@ def mouth_layer(src: np.ndarray, dst: np.ndarray, image_size: tuple[int, int],
     if alpha.max() < 0.05:
         return None
     # Teeth hang from their jaws: the upper part of the portrait's mouth interior moves with the upper lip,
-    # the rest with the lower lip, each unstretched (a smile shows mostly upper teeth).
+    # the rest with the lower lip (a smile shows mostly upper teeth). Across, each jaw moves as a whole (its
+    # lip's mean shift); up and down, each column follows its own lip, so the teeth stay against the lip even
+    # where a smile bends it.
     src_up, src_lo = src.take(_UPPER, axis=0), src.take(_LOWER, axis=0)
-    shift_up = np.add.reduce(dst.take(_UPPER, axis=0) - src_up, axis=0) / len(_UPPER)  # a mean, less its Python layer
-    shift_lo = np.add.reduce(dst.take(_LOWER, axis=0) - src_lo, axis=0) / len(_LOWER)
+    up_jaw, lo_jaw = _Jaw.of(src_up, dst.take(_UPPER, axis=0)), _Jaw.of(src_lo, dst.take(_LOWER, axis=0))
     mid = src_up + _UPPER_TEETH_SHARE * (src_lo - src_up)
     a, b = src[_CORNERS[0]][None], src[_CORNERS[1]][None]
     upper_half = np.concatenate([a, src_up, b, mid[::-1]])
     lower_half = np.concatenate([a, mid, b, src_lo[::-1]])
-    shown_up = polygon_mask(shape, upper_half + shift_up - origin)
-    shown_lo = polygon_mask(shape, lower_half + shift_lo - origin)
+    shown_up = polygon_mask(shape, up_jaw.move(upper_half) - origin)
+    shown_lo = polygon_mask(shape, lo_jaw.move(lower_half) - origin)
     xs = np.arange(shape[1], dtype=np.float32)[None, :]  # (1, w) and (h, 1): what depends on one only stays 1-D
     ys = np.arange(shape[0], dtype=np.float32)[:, None]
     use_lower = shown_lo > shown_up
-    up32, lo32, origin32 = shift_up.astype(np.float32), shift_lo.astype(np.float32), origin.astype(np.float32)
+    origin32 = origin.astype(np.float32)
+    columns = xs + origin32[0]
     sample_map = np.empty((*shape, 2), dtype=np.float32)
-    sample_map[..., 0] = (xs + origin32[0]) - np.where(use_lower, lo32[0], up32[0])
-    sample_map[..., 1] = (ys + origin32[1]) - np.where(use_lower, lo32[1], up32[1])
+    sample_map[..., 0] = columns - np.where(use_lower, lo_jaw.across, up_jaw.across)
+    sample_map[..., 1] = (ys + origin32[1]) - np.where(use_lower, lo_jaw.lift(columns), up_jaw.lift(columns))
     shown = np.minimum(shown_up + shown_lo, 1.0)[..., None]
-    depth, under_lip, tongue = _cavity_coordinates(xs, ys, dst, origin)
-    cavity = _CAVITY_COLOUR * (1.0 - tongue) + _TONGUE_COLOUR * tongue
-    if grey:  # a grey portrait gets a grey mouth, not a red tongue
+    # the rest of the gap: the mean real mouth at this opening, in the portrait's own skin light
+    axes = MouthAxes.of(dst)
+    q, t = axes.coordinates(xs + origin32[0], ys + origin32[1])
+    cavity = style.prior.sample(axes.openness(), q, t) * style.skin
+    if style.grey:  # a grey portrait gets a grey mouth, not a red tongue
         cavity = np.repeat((cavity @ _LUMA)[..., None], 3, axis=2)
-    shade = (1.0 - _BACK_DARKENING * depth) * (1.0 - _LIP_SHADOW * under_lip)  # (h, w, 1)
     gain = shown  # the portrait's own teeth and cavity carry their own shading
-    tint = (1.0 - shown) * cavity * shade
+    tint = (1.0 - shown) * cavity
     box = (lo[0], lo[1], hi[0], hi[1])
     return MouthLayer(box, sample_map, gain.astype(np.float32), tint.astype(np.float32), alpha[..., None])
-
-
-def _cavity_coordinates(xs: np.ndarray, ys: np.ndarray, lm: np.ndarray, origin: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(h, w, 1) each: depth (1 at the back of the mouth, 0 at the lips), the upper lip's shadow, tongue share.
-
-    xs (1, w) and ys (h, 1): the lip lines and the across share are computed once per column; lm (478, 2)
-    landmarks, origin (2,) the box's corner (only the inner lips are moved into box pixels).
-    """
-    up, down = lm.take(_INNER_UPPER_ALL, axis=0) - origin, lm.take(_INNER_LOWER_ALL, axis=0) - origin
-    top = np.interp(xs, *_sorted(up))
-    bottom = np.interp(xs, *_sorted(down))
-    height = np.maximum(bottom - top, 1.0)
-    t = np.minimum(np.maximum((ys - top) / height, 0.0), 1.0)  # 0 at the upper lip, 1 at the lower
-    left, right = up[:, 0].min(), up[:, 0].max()
-    q = np.minimum(np.maximum((xs - left) / max(right - left, 1.0), 0.0), 1.0)
-    depth = np.sqrt(4 * t * (1 - t) * 4 * q * (1 - q))
-    under_lip = np.exp(-t / 0.25)
-    tongue = np.maximum((t - 0.5) / 0.5, 0.0) ** 2  # t <= 1
-    return depth[..., None], under_lip[..., None], tongue[..., None]
-
-
-def _sorted(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(points[:, 0])
-    return points[order, 0], points[order, 1]
 
 
 def paint_mouth(out: np.ndarray, image: np.ndarray, layer: MouthLayer) -> None:

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from engine.device_copy import to_device
 from engine.face import topology as topo
 from engine.warp.mesh import GRID_STEP, WarpMesh, frame_motion
-from engine.warp.mouth import grey_sample_step, is_grey, mouth_layer
+from engine.warp.mouth import MouthStyle, mouth_layer
 from engine.warp.source_map import build_source_map
 
 
@@ -40,21 +40,20 @@ def _upload(arrays: list[np.ndarray], device: torch.device) -> list[torch.Tensor
 
 @torch.no_grad()
 def warp_with_mesh_torch(image: torch.Tensor, mesh: WarpMesh, dst: np.ndarray, step: int = GRID_STEP,
-                         grey: bool | None = None) -> torch.Tensor:
+                         style: MouthStyle | None = None) -> torch.Tensor:
     """(H, W, 3) uint8 tensor (any device) of the portrait -> (H, W, 3) uint8 tensor warped to dst (478, 2).
 
-    grey: the portrait's `is_grey` when the caller knows it (no copy to the host per frame); None tests it."""
+    style: the portrait's `MouthStyle` when the caller knows it (no copy to the host per frame); None finds it."""
     dst = np.asarray(dst, dtype=np.float64)[:, :2]
     if np.abs(dst - mesh.src_vertices[: topo.NUM_LANDMARKS]).max() <= 1e-3:
         return image.clone()
     device = image.device
     motion = frame_motion(mesh, dst)
     source = build_source_map(motion, step)
-    if grey is None:
-        sample_step = grey_sample_step(tuple(image.shape))  # the same pixel sample as the CPU warp's grey test
-        grey = is_grey(image[::sample_step, ::sample_step].cpu().numpy())
+    if style is None:
+        style = MouthStyle.of(image.cpu().numpy(), mesh.src_vertices[: topo.NUM_LANDMARKS])
     layer = mouth_layer(mesh.src_vertices[: topo.NUM_LANDMARKS], motion.dst_vertices[: topo.NUM_LANDMARKS],
-                        tuple(image.shape[:2]), grey)
+                        tuple(image.shape[:2]), style)
     plan = [] if source is None else [source.coarse, *(patch for _, _, patch in source.patches)]
     if layer is not None:
         plan += [layer.sample_map, layer.gain, layer.tint, layer.alpha]
