@@ -68,7 +68,7 @@ def test_transparent_background_is_composited_on_white(tmp_path, face_tracker):
     path = tmp_path / "cutout.png"
     cv2.imwrite(str(path), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
     portrait = load_portrait(path, face_tracker)
-    assert (portrait.image[:40, :40] == 255).all()
+    assert (portrait.image[1:30, 1:30] == 255).all()  # (the outermost lines are softened: soften_edges)
 
 
 def test_huge_image_is_shrunk_to_1024(tmp_path, face_tracker):
@@ -105,3 +105,38 @@ def test_photo_with_two_faces_animates_the_largest_and_counts_both(tmp_path, fac
     portrait = load_portrait(path, face_tracker)
     assert portrait.faces_found == 2
     assert np.allclose(portrait.landmarks, faces[0], atol=2.0)
+
+
+def test_soften_edges_blurs_only_the_outermost_lines_along_their_length(default_portrait):
+    from engine.face.portrait import soften_edges
+
+    image = read_rgb(PORTRAITS / "obama.jpg")  # a flag and a curtain at the sides: busy edge lines
+    out = soften_edges(image)
+    assert np.array_equal(out[1:-1, 1:-1], image[1:-1, 1:-1]) and out.dtype == np.uint8
+
+    def roughness(line):
+        return np.abs(np.diff(line.astype(np.int16), axis=0)).mean()
+
+    for got, was in ((out[0], image[0]), (out[-1], image[-1]), (out[:, 0], image[:, 0]), (out[:, -1], image[:, -1])):
+        assert roughness(got) < 0.5 * roughness(was)
+    assert np.array_equal(default_portrait.image, soften_edges(read_rgb(PORTRAITS / "astronaut.png")))  # as loaded
+
+
+def test_a_head_moved_down_from_a_photos_cut_edge_shows_no_streaks_above_it(face_tracker):
+    from engine.face.portrait import load_portrait
+    from engine.warp import build_mesh, warp_with_mesh
+
+    full = read_rgb(PORTRAITS / "obama.jpg")
+    lm = face_tracker.detect(full)
+    face = lm[152, 1] - lm[10, 1]
+    raw = np.ascontiguousarray(full[int(lm[10, 1] - 0.2 * face):])  # the photo's top edge cuts through the hair
+    portrait = load_portrait(raw, face_tracker)
+    down = portrait.landmarks[:, :2] + [0.0, 0.15 * face]  # the head moves down, off that edge
+    x0, x1 = int(portrait.landmarks[:, 0].min()), int(portrait.landmarks[:, 0].max())
+    strip = slice(0, int(0.1 * face))  # what the move reveals above the head comes from beyond the edge
+
+    def streaks(image):
+        out = warp_with_mesh(image, build_mesh(portrait.landmarks[:, :2], image.shape[:2]), down)
+        return np.abs(np.diff(out[strip, x0:x1].astype(np.int16), axis=1)).mean()
+
+    assert streaks(portrait.image) < 0.4 * streaks(raw)

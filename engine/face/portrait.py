@@ -90,6 +90,22 @@ def to_rgb(image: np.ndarray) -> np.ndarray:
     raise InvalidImageError(f"The portrait has an unsupported shape {image.shape}.")
 
 
+def soften_edges(image: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 -> a copy whose outermost rows and columns are blurred along their length.
+
+    A head moved away from where the photo cuts it (hair at the top edge, a shoulder at the side) shows what
+    lies beyond that edge, which the warp extends from the edge's own pixels: a sharp edge line extends into
+    streaks (hair drawn into a cone above the head), a blurred one into a soft continuation. The one-pixel
+    lines themselves barely change the photo.
+    """
+    out = image.copy()
+    sigma = max(4.0, 0.03 * max(image.shape[:2]))
+    for line in (out[0], out[-1], out[:, 0], out[:, -1]):
+        line[...] = cv2.GaussianBlur(line[None], (0, 0), sigmaX=sigma, sigmaY=0.1,
+                                     borderType=cv2.BORDER_REPLICATE)[0]
+    return out
+
+
 def load_portrait(source: str | Path | np.ndarray, tracker: FaceTracker, name: str | None = None) -> Portrait:
     """A file path or an RGB(A)/grayscale array -> Portrait with its face's (478, 3) landmarks.
 
@@ -111,6 +127,7 @@ def load_portrait(source: str | Path | np.ndarray, tracker: FaceTracker, name: s
     if max(h, w) > MAX_SIDE:
         f = MAX_SIDE / max(h, w)
         image = cv2.resize(image, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    image = soften_edges(image)
     # recorded and cached trackers (eval, prepare) answer `detect` only: one face, as they were recorded
     faces = tracker.detect_faces(image) if hasattr(tracker, "detect_faces") else [tracker.detect(image)]
     return Portrait(image=image, landmarks=faces[0], name=name, other_faces=tuple(faces[1:]))
