@@ -93,14 +93,18 @@ class MouthPrior:
 
     def interior(self, openness: float) -> np.ndarray:
         """(ROWS, COLS, 3) ratios at an opening (linear between the stored ones, clamped at the ends)."""
-        i = int(np.clip(np.searchsorted(self.openness, openness) - 1, 0, len(self.openness) - 2))
-        lo, hi = self.openness[i], self.openness[i + 1]
-        w = float(np.clip((openness - lo) / (hi - lo), 0.0, 1.0))
-        return (1.0 - w) * self.colour[i] + w * self.colour[i + 1]
+        # Python scalars: per frame, numpy's calls on two numbers cost more than the arithmetic
+        i = min(max(int(np.searchsorted(self.openness, openness)) - 1, 0), len(self.openness) - 2)
+        lo, hi = float(self.openness[i]), float(self.openness[i + 1])
+        w = np.float32(min(max((openness - lo) / (hi - lo), 0.0), 1.0))
+        return self.colour[i] + w * (self.colour[i + 1] - self.colour[i])
 
-    def sample(self, openness: float, q: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """(h, w) mouth coordinates -> (h, w, 3) float32 ratios (bilinear over the grid)."""
-        grid = np.ascontiguousarray(self.interior(openness), dtype=np.float32)
+    def sample(self, openness: float, q: np.ndarray, t: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
+        """(h, w) mouth coordinates -> (h, w, 3) float32 ratios (bilinear over the grid), times `scale` (3,)
+        when given (a colour: applied to the 16 x 32 grid, not to every pixel)."""
+        grid = self.interior(openness)
+        if scale is not None:
+            grid = grid * np.asarray(scale, dtype=np.float32)
         mx, my = (q * COLS - 0.5).astype(np.float32), (t * ROWS - 0.5).astype(np.float32)
         return cv2.remap(grid, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
