@@ -2,7 +2,8 @@
 
 Every `--stride`-th frame of each video with a visible mouth interior is sampled on the prior's (q, t) grid
 between its tracked inner lips (engine/warp/mouth_prior.py), divided by that frame's skin colour, and averaged
-per opening; each sample also counts mirrored (a mouth is symmetric, its lighting is the scene's). Only
+per opening, teeth left out (the portrait's own teeth are moved with their jaws; the prior paints the rest);
+each sample also counts mirrored (a mouth is symmetric, its lighting is the scene's). Only
 training frames are read: the builtin set is assets/training/ with franck's held-out tail left out (as
 `prepare`'s split), never the held-out carphone. Run: python main.py mouth-prior [--videos DIR] [--out PATH].
 """
@@ -10,7 +11,6 @@ training frames are read: the builtin set is assets/training/ with franck's held
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
 import cv2
@@ -20,9 +20,8 @@ from engine.assets import MOUTH_PRIOR_FILE, ROOT, TRAINING_DIR
 from engine.data.prepare import BUILTIN_TAIL, VIDEO_EXT, parse_tail
 from engine.warp.mouth_prior import COLS, ROWS, MouthAxes, MouthPrior, skin_colour
 
-log = logging.getLogger(__name__)
-
 OPENINGS = (0.03, 0.10, 0.18, 0.26, 0.40)  # bin edges in mouth widths: below the first, no interior shows
+TEETH = 0.85  # a cell whose green and blue both exceed this share of the skin's is a tooth (skin is red-heavy)
 
 
 def interior_sample(frame: np.ndarray, landmarks: np.ndarray) -> tuple[float, np.ndarray] | None:
@@ -51,7 +50,7 @@ def average(samples: list[tuple[float, np.ndarray]]) -> MouthPrior:
             continue
         chosen = patches[inside]
         chosen = np.concatenate([chosen, chosen[:, :, ::-1]])
-        keep = ~((chosen[..., 1] > 0.85) & (chosen[..., 2] > 0.85))[..., None]
+        keep = ~((chosen[..., 1] > TEETH) & (chosen[..., 2] > TEETH))[..., None]  # teeth: the portrait's own
         means.append((chosen * keep).sum(axis=0) / np.maximum(keep.sum(axis=0), 1))
         centres.append(float(np.median(openings[inside])))
         counts.append(int(inside.sum()))
