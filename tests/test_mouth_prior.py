@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.data.mouth_samples import OPENINGS, average, interior_sample, training_frames
+from engine.data.mouth_samples import OPENINGS, average, interior_sample
 from engine.errors import KnotCamError
 from engine.warp.mouth import MouthStyle, mouth_layer
 from engine.warp.mouth_prior import COLS, ROWS, MouthAxes, MouthPrior
@@ -62,12 +62,6 @@ def test_average_mirrors_bins_by_opening_and_leaves_teeth_out():
     assert np.allclose(prior.interior(0.0), 0.4) and np.allclose(prior.interior(0.9), 0.5)  # clamped
     with pytest.raises(ValueError, match="fewer than two openings"):
         average(samples[:2])
-
-
-def test_training_frames_leave_the_held_out_tail_and_gap_out():
-    assert training_frames(4800, (600, 100)) == range(4100)
-    assert training_frames(472, None) == range(472)
-    assert len(training_frames(500, (600, 100))) == 0
 
 
 def test_the_shipped_prior_is_a_dark_mouth_that_opens_with_its_opening():

@@ -41,3 +41,11 @@ def test_prepare_writes_every_frame_and_landmark_and_skips_bad_files(tmp_path):
     lines = {line.split(":")[0].split()[-1]: line for line in report.splitlines() if line.startswith("ok")}
     assert lines[on_disk["test"][0]].endswith("in val + test")  # the report says where a held-out clip went
     assert lines[splits["train"][0]].endswith("in train")
+
+
+def test_training_frames_leave_the_held_out_tail_and_gap_out():
+    from engine.data.prepare import training_frames
+
+    assert training_frames(4800, (600, 100)) == range(4100)
+    assert training_frames(472, None) == range(472)
+    assert len(training_frames(500, (600, 100))) == 0

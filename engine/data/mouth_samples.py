@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from engine.assets import MOUTH_PRIOR_FILE, ROOT, TRAINING_DIR
-from engine.data.prepare import BUILTIN_TAIL, VIDEO_EXT, parse_tail
+from engine.data.prepare import BUILTIN_TAIL, VIDEO_EXT, parse_tail, training_frames
 from engine.warp.mouth_prior import COLS, ROWS, MouthAxes, MouthPrior, skin_colour
 
 OPENINGS = (0.03, 0.10, 0.18, 0.26, 0.40)  # bin edges in mouth widths: below the first, no interior shows
@@ -57,14 +57,6 @@ def average(samples: list[tuple[float, np.ndarray]]) -> MouthPrior:
     if len(centres) < 2:
         raise ValueError(f"{len(samples)} open-mouth frames fill fewer than two openings: give more video")
     return MouthPrior(np.array(centres), np.stack(means).astype(np.float32), np.array(counts))
-
-
-def training_frames(count: int, tail: tuple[int, int] | None) -> range:
-    """The frames of a `count`-frame video that `prepare` trains on (its held-out tail and gap left out)."""
-    if tail is None:
-        return range(count)
-    frames_out, gap = tail
-    return range(max(0, count - frames_out - gap))
 
 
 def video_samples(path: Path, tracks_dir: Path | None, stride: int, tail: tuple[int, int] | None,

@@ -85,6 +85,15 @@ def _runs(found: np.ndarray, first: int, end: int) -> list[tuple[int, int]]:
     return runs
 
 
+def training_frames(count: int, tail: tuple[int, int] | None) -> range:
+    """The frames of a `count`-frame video that are trained on: all of them, or those before its held-out tail
+    (the last FRAMES) and the GAP before it, for tail = (FRAMES, GAP)."""
+    if tail is None:
+        return range(count)
+    frames_out, gap = tail
+    return range(max(0, count - frames_out - gap))
+
+
 def _video_clips(path: Path, identity: str, resolution: int, crop_scale: float, max_frames: int,
                  tracks_dir: Path | None, tail: tuple[int, int] | None) -> list[tuple[str, object]]:
     """(part, clip) pairs of one video: part "train", or "tail" for its held-out last frames."""
@@ -93,11 +102,9 @@ def _video_clips(path: Path, identity: str, resolution: int, crop_scale: float, 
 
     lms = video_track(path, tracks_dir, max_frames, FaceTracker)
     found = np.isfinite(lms).all(axis=(1, 2))
-    parts = [("train", 0, len(lms))]
+    parts = [("train", 0, len(training_frames(len(lms), tail)))]
     if tail is not None:
-        frames_out, gap = tail
-        tail_start = max(0, len(lms) - frames_out)
-        parts = [("train", 0, max(0, tail_start - gap)), ("tail", tail_start, len(lms))]
+        parts.append(("tail", max(0, len(lms) - tail[0]), len(lms)))
     frames = read_frames(path, len(lms))
     meta = {"identity": identity, "source": path.name, "kind": "video"}
     out = []

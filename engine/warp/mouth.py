@@ -136,7 +136,7 @@ def mouth_layer(src: np.ndarray, dst: np.ndarray, image_size: tuple[int, int],
     shown = np.minimum(shown_up + shown_lo, 1.0)[..., None]
     # the rest of the gap: the mean real mouth at this opening, in the portrait's own skin light
     axes = MouthAxes.of(dst)
-    q, t = axes.coordinates(xs + origin32[0], ys + origin32[1])
+    q, t = axes.coordinates(columns, ys + origin32[1])
     cavity = style.prior.sample(axes.openness(), q, t, scale=style.skin)
     if style.grey:  # a grey portrait gets a grey mouth, not a red tongue
         cavity = np.repeat((cavity @ _LUMA)[..., None], 3, axis=2)
