@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("engine.bench.stream", "benchmark an animator over many frames"),
     "params": ("engine.cli.params", "print parameter counts of the model presets"),
     "prepare": ("engine.data.prepare", "turn folders of videos/images into a training set"),
+    "scan-video": ("engine.data.head_scan", "render a textured 3D head scan as a video of a turning head"),
     "mouth-prior": ("engine.data.mouth_samples", "average the open mouths of real videos into the warp's mouth prior"),
     "train": ("engine.train.cli", "train the codec and the Knot Forcing DiT (resumable)"),
     "eval": ("engine.eval.report", "evaluate animators side by side and write runs/eval/report.md"),

@@ -14,6 +14,7 @@ PORTRAITS_DIR = ASSETS / "portraits"
 STILLS_DIR = ASSETS / "stills"
 CLIPS_DIR = ASSETS / "clips"
 TRAINING_DIR = ASSETS / "training"  # real face videos the shipped weights were trained on (see assets/README.md)
+SCANS_DIR = ASSETS / "scans"  # textured 3D head scans, rendered into training videos (main.py scan-video)
 WEIGHTS_DIR = ASSETS / "weights"
 MOUTH_PRIOR_FILE = ASSETS / "mouth" / "mouth_prior.npz"  # the mean open mouth of real video (main.py mouth-prior)
 DEFAULT_PORTRAIT = PORTRAITS_DIR / "astronaut.png"

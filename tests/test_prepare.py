@@ -49,3 +49,17 @@ def test_training_frames_leave_the_held_out_tail_and_gap_out():
     assert training_frames(4800, (600, 100)) == range(4100)
     assert training_frames(472, None) == range(472)
     assert len(training_frames(500, (600, 100))) == 0
+
+
+def test_hidden_files_are_left_out_of_a_folder(tmp_path):
+    from engine.data.prepare import VIDEO_EXT, _files
+
+    (tmp_path / "talk.mp4").write_bytes(b"")
+    (tmp_path / ".talk.1a2b.part.mp4").write_bytes(b"")  # a writer's unfinished file
+    (tmp_path / "._talk.mp4").write_bytes(b"")  # macOS's resource fork beside a copied file
+    (tmp_path / ".cache").mkdir()
+    (tmp_path / ".cache" / "old.mp4").write_bytes(b"")
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "take1.mp4").write_bytes(b"")
+    assert [p.relative_to(tmp_path).as_posix() for p, _ in _files(tmp_path, VIDEO_EXT)] == ["alice/take1.mp4",
+                                                                                            "talk.mp4"]

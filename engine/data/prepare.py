@@ -57,7 +57,9 @@ def _identity(path: Path, root: Path) -> str:
 def _files(folder: Path | None, exts: set[str]) -> list[tuple[Path, Path]]:
     if folder is None:
         return []
-    return [(p, folder) for p in sorted(folder.rglob("*")) if p.suffix.lower() in exts]
+    # hidden names are left out: a writer's unfinished part file, macOS's "._name" resource forks
+    return [(p, folder) for p in sorted(folder.rglob("*")) if p.suffix.lower() in exts
+            and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
 
 
 def _clip_from_frames(frames: list[np.ndarray], landmarks: list[np.ndarray], resolution: int, crop_scale: float,
