@@ -15,6 +15,7 @@ from engine.eval.warp_section import (
     MOMENTS,
     compare_clip,
     face_measures,
+    most_turned,
     pick_moments,
     warp_animators,
     warp_section,
@@ -51,6 +52,15 @@ def test_the_chosen_frames_are_the_clips_extremes_of_pose_and_openness(carphone)
     assert measures.eyes[picks["blink"]] < 0.6 * np.nanmedian(measures.eyes)  # a real blink, not noise
 
 
+def test_the_most_turned_frames_are_those_furthest_from_the_portraits_yaw(carphone):
+    measures = face_measures(carphone[0].landmarks)
+    picked = most_turned(measures)
+    turn = np.abs(measures.yaw[1:] - measures.yaw[0])
+    assert len(picked) == round(0.2 * len(turn)) and np.isfinite(turn[picked]).all()
+    assert turn[picked].min() >= np.nanmax(np.delete(turn, picked))  # no frame left out turns further
+    assert np.argmax(np.abs(measures.yaw[1:] - measures.yaw[0])) in picked
+
+
 def test_the_sheet_has_a_row_per_moment_and_real_before_after_columns(carphone, tmp_path):
     comparison = compare_clip(*carphone)
     assert [name for name, _ in comparison.columns] == ["real", "before", "after"]
@@ -72,7 +82,7 @@ def test_the_section_writes_a_sheet_per_clip_and_a_before_after_table(carphone, 
     assert len(rows) == 2
     numbers = section.results["clips"]["carphone"]
     for warp in ("before", "after"):
-        keys = ("tear_turn_left", "tear_turn_right", "mouth", "eyes", "pose", "jitter")
+        keys = ("tear_all", "tear_turned", "tear_turn_left", "tear_turn_right", "mouth", "eyes", "pose", "jitter")
         assert all(math.isfinite(numbers[warp][k]) for k in keys), numbers[warp]
         assert 0 <= numbers[warp]["tear_turn_left"] <= 1 and numbers[warp]["pose"] < 0.2
 

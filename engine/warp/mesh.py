@@ -1,9 +1,10 @@
 """Piecewise-affine warp of a portrait from its landmarks to target landmarks, and the WarpAnimator on it.
 
 The mesh is a Delaunay triangulation of the 478 face landmarks and a ring around the head. Per frame the
-ring moves with the head's similarity motion (so hair, ears and neck move as a whole), the landmarks follow
-the driving face, pulled back where a turn would fold a triangle over (engine.warp.motion); outside the
-ring the head's motion fades smoothly into the still background (engine.warp.source_map). The backward map is
+landmarks follow the driving face, pulled back where a turn would fold a triangle over (engine.warp.motion);
+the ring moves with the head's similarity motion (so hair, ears and neck move as a whole) plus the face
+outline's own smoothed motion above the mouth (a turn carries the ears and side hair with the cheeks);
+outside the ring both fade smoothly into the still background (engine.warp.source_map). The backward map is
 scan-converted for all triangles at once on a coarse grid (engine.warp.raster), exactly around eyes and
 lips, and sampled by one cv2.remap. The mouth interior (between the inner lips) is triangulated on a
 slightly opened layout, so lips never stretch across it, and repainted (engine.warp.mouth): the portrait's
@@ -22,6 +23,7 @@ from engine.face import topology as topo
 from engine.warp.motion import (
     EYES,
     FoldGraph,
+    OrientedTriangles,
     RigidLandmarks,
     cap_scale,
     close_shut_eyes,
@@ -31,7 +33,15 @@ from engine.warp.motion import (
     signed_areas,
 )
 from engine.warp.mouth import MouthStyle, mouth_layer, paint_mouth
-from engine.warp.source_map import HEAD_ZONE, FrameMotion, HeadShape, SourceMap, build_source_map, fit_head_to_band
+from engine.warp.source_map import (
+    HEAD_ZONE,
+    FrameMotion,
+    HeadShape,
+    OutlineSpokes,
+    SourceMap,
+    build_source_map,
+    fit_head_to_band,
+)
 
 _INNER_UPPER = list(topo.INNER_LIP_UPPER[1:-1])
 _INNER_LOWER = list(topo.INNER_LIP_LOWER[1:-1])
@@ -52,6 +62,8 @@ class WarpMesh:
     folds: FoldGraph  # the fold relaxation's per-mesh constants: neighbours (none across the mouth), pins
     rigid: RigidLandmarks  # the portrait's rigid landmarks, as the head's similarity is fitted to them
     lid_gaps: np.ndarray  # (2,) each eye's lid gap in the portrait (`close_shut_eyes`)
+    outline: OutlineSpokes  # how the ring follows the face outline's own motion (`_follow_outline`)
+    at_ring: OrientedTriangles  # the triangles with a ring vertex, as `_follow_outline` checks them
 
     @property
     def num_landmarks(self) -> int:
@@ -142,7 +154,8 @@ def build_mesh(src: np.ndarray, image_size: tuple[int, int]) -> WarpMesh:
     orientation, collapsible = orientation[keep], _collapsible(triangles)
     folds = FoldGraph.of(triangles, orientation, collapsible, _smoothing_edges(layout, triangles), len(vertices))
     return WarpMesh(vertices, triangles, (h, w), orientation, collapsible, shape, folds, RigidLandmarks.of(src),
-                    lid_gaps(src))
+                    lid_gaps(src), OutlineSpokes.of(shape, src),
+                    folds.oriented.subset((triangles >= topo.NUM_LANDMARKS).any(axis=1)))
 
 
 def frame_motion(mesh: WarpMesh, dst: np.ndarray) -> FrameMotion:
@@ -159,8 +172,33 @@ def frame_motion(mesh: WarpMesh, dst: np.ndarray) -> FrameMotion:
     rigid = head.apply(src)
     wanted = rigid.copy()
     wanted[:n] = dst
-    dst_v = relax_folds(rigid, wanted, mesh.folds)
-    return FrameMotion(src, dst_v, mesh.folds.corner_coords, head, mesh.shape, mesh.image_size)
+    dst_v, outline = _follow_outline(mesh, rigid, relax_folds(rigid, wanted, mesh.folds))
+    return FrameMotion(src, dst_v, mesh.folds.corner_coords, head, mesh.shape, mesh.image_size, outline)
+
+
+_OUTLINE_TRIES = 3  # halvings of the outline field before the ring is left on the head's similarity alone
+
+
+def _follow_outline(mesh: WarpMesh, rigid: np.ndarray, dst_v: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Move the head ring with the face outline's own motion beyond the similarity (vertices (V, 2)), smoothed
+    to the outline field (`OutlineSpokes`): its coefficients, or None where the outline moved rigidly. The
+    field is halved until no triangle at the ring folds that did not before."""
+    n = topo.NUM_LANDMARKS
+    residual = dst_v[_OVAL] - rigid[_OVAL]
+    coefficients = mesh.outline.fit @ (residual[:, 0] + 1j * residual[:, 1])
+    if np.abs(coefficients).max() < 1e-6:
+        return dst_v, None
+    floor = mesh.at_ring.floor(rigid)
+    before = mesh.at_ring.areas(dst_v) < floor
+    for _ in range(_OUTLINE_TRIES):
+        shift = mesh.outline.at_spokes @ coefficients
+        moved = dst_v.copy()
+        moved[n:, 0] += shift.real
+        moved[n:, 1] += shift.imag
+        if not ((mesh.at_ring.areas(moved) < floor) & ~before).any():
+            return moved, coefficients
+        coefficients = coefficients * 0.5
+    return dst_v, None
 
 
 def upsample_map(source: SourceMap) -> np.ndarray:

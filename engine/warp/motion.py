@@ -193,6 +193,35 @@ class FoldGraph:
                    _corner_coords(np.where((orientation < 0)[:, None], triangles[:, [0, 2, 1]], triangles)))
 
 
+    @property
+    def oriented(self) -> OrientedTriangles:
+        """Every triangle, as the orientation checks read them."""
+        return OrientedTriangles(self.oriented_coords, self.free)
+
+
+@dataclass(frozen=True)
+class OrientedTriangles:
+    """Some triangles of a mesh as `corner_areas` reads them, oriented (> 0: as in the portrait), and which of
+    them are free (no floor)."""
+
+    coords: np.ndarray  # (6T,) the oriented corners' coordinates in a flat (V, 2) array, as (6, T) rows
+    free: np.ndarray  # (T,) bool
+
+    def areas(self, positions: np.ndarray) -> np.ndarray:
+        """(V, 2) vertices -> (T,) twice the signed areas times the orientation (one take, six contiguous rows)."""
+        return corner_areas(positions.reshape(-1).take(self.coords).reshape(6, -1))
+
+    def floor(self, rigid: np.ndarray) -> np.ndarray:
+        """(T,) the least oriented area each may have, given the rigid (never folded) vertices (V, 2):
+        MIN_AREA_FRACTION of its rigid area; -inf for the free ones."""
+        rigid_area = self.areas(rigid)
+        return np.where(self.free, -np.inf, np.minimum(MIN_AREA_FRACTION * np.abs(rigid_area), rigid_area))
+
+    def subset(self, keep: np.ndarray) -> OrientedTriangles:
+        """The triangles where `keep` (T,) bool."""
+        return OrientedTriangles(self.coords.reshape(6, -1)[:, keep].ravel(), self.free[keep])
+
+
 def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.ndarray:
     """Vertices (V, 2) as close to `wanted` as keeps every triangle's orientation.
 
@@ -202,13 +231,8 @@ def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.n
     the lip contours make by themselves is left as tracked; a triangle already folded in the portrait
     (crossed lips of a shut mouth) only may not fold further.
     """
-    tris, coords = graph.triangles, graph.oriented_coords
-
-    def oriented_areas(p: np.ndarray) -> np.ndarray:  # one take, straight into six contiguous corner rows
-        return corner_areas(p.reshape(-1).take(coords).reshape(6, -1))
-
-    rigid_area = oriented_areas(rigid)
-    floor = np.where(graph.free, -np.inf, np.minimum(MIN_AREA_FRACTION * np.abs(rigid_area), rigid_area))
+    tris, oriented_areas = graph.triangles, graph.oriented.areas
+    floor = graph.oriented.floor(rigid)
     bad = oriented_areas(wanted) < floor
     if not bad.any():
         return wanted  # most frames: nothing folds

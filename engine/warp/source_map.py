@@ -3,7 +3,10 @@
 Three zones, one continuous map: inside the mesh (face landmarks out to a ring around the head at HEAD_ZONE
 face-oval radii) the mesh's piecewise-affine map; from the ring out to FALLOFF_END radii the head's
 similarity (hair, ears, neck) fading out with a smoothstep, faster below the chin (the neck and shoulders
-move less than the head); beyond, the background maps to itself. The band is bounded: a head motion that
+move less than the head); beyond, the background maps to itself. On top of the similarity, the face
+outline's own motion (a turn narrows the far cheek and widens the near one) carries the ring and what lies
+just outside it along (`OutlineField`), fading out by OUTLINE_REACH radii: the ears and the hair beside
+the cheeks stay on the cheeks instead of tearing away from them. The band is bounded: a head motion that
 would fold it is scaled down (`fit_head_to_band`) rather than spread over the whole picture. The map is
 computed on a coarse grid (every `step`-th pixel, vectorised) and upsampled linearly; where it bends
 sharply (each eye, the lips) small patches are computed at every pixel instead.
@@ -11,6 +14,7 @@ sharply (each eye, the lips) small patches are computed at every pixel instead.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -31,6 +35,9 @@ _PATCH_MARGIN = 3  # pixels around the eyes and lips computed exactly
 _PATCH_POINTS = (topo.RIGHT_EYE, topo.LEFT_EYE, topo.OUTER_LIPS)
 _PATCH_ALL = np.array(sum(_PATCH_POINTS, ()), dtype=np.intp)
 _PATCH_STARTS = np.cumsum([0] + [len(points) for points in _PATCH_POINTS[:-1]])
+OUTLINE_REACH = 2.0  # in face-oval radii: the face outline's own motion has faded out here
+OUTLINE_FOLLOW = 1.5  # the ring moves this much more than the outline beside it: ears and hair sit further back
+OUTLINE_ORDER = 2  # harmonics of the angle around the face that the outline's motion is smoothed to
 _GRADIENT_STEP = 1e-3  # pixels: the central differences giving the falloff weight's gradient on the band
 
 
@@ -106,6 +113,54 @@ class FalloffBand:
         return cls(shape.band_points @ np.array([1.0, 1j]), _follow(shape, x, y), d_dx + 1j * d_dy)
 
 
+def _harmonics(cos: np.ndarray, sin: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """cos, sin of angles -> [(cos n a, sin n a) for n = 1 .. OUTLINE_ORDER], by the angle-sum rule."""
+    out = [(cos, sin)]
+    for _ in range(OUTLINE_ORDER - 1):
+        c, s = out[-1]
+        out.append((c * cos - s * sin, s * cos + c * sin))
+    return out
+
+
+@dataclass(frozen=True)
+class OutlineSpokes:
+    """How a frame's outline field is fitted to the face oval's motion (per portrait, built with the mesh).
+
+    The field is a displacement (complex: dx + i dy, output pixels) as a function of the angle around the
+    face ellipse: d(a) = c_0 + sum_n (A_n cos n a + B_n sin n a), n = 1 .. OUTLINE_ORDER, its 2N + 1
+    complex coefficients fitted by least squares to the oval landmarks' motion beyond the head's similarity,
+    times OUTLINE_FOLLOW: under a turn what lies behind the outline (ears, the hair at the back) moves further
+    than the outline itself, as it sits further from the face's front."""
+
+    fit: np.ndarray  # (2N+1, S) complex: oval residuals (S,) -> coefficients [c_0, A_1, B_1, ...]
+    at_spokes: np.ndarray  # (S, 2N+1) the basis at the spokes' angles: coefficients -> the ring's displacement
+
+    @classmethod
+    def of(cls, shape: HeadShape, landmarks: np.ndarray) -> OutlineSpokes:
+        """From the portrait's landmarks (478, 2); the spokes are its face oval, in order (as the ring's)."""
+        oval = landmarks[list(topo.FACE_OVAL)]
+        basis = _angle_basis(shape, oval)  # (S, 2N+1)
+        # Weighted least squares on the spokes above the mouth: an opening mouth moves the jaw line, not the
+        # head ring (the neck and the hair above do not follow it). The jaw's spokes weigh nothing (the
+        # field there is the upper outline's, continued); a small ridge keeps the fit tame.
+        mouth = (landmarks[topo.OUTER_LIP_UPPER[0]] + landmarks[topo.OUTER_LIP_UPPER[-1]]) / 2
+        height = float(np.linalg.norm(landmarks[topo.CHIN] - landmarks[topo.FOREHEAD]))
+        above = np.clip(((mouth - oval) @ shape.down) / (0.1 * height), 0.0, 1.0)  # 1 above the mouth corners
+        weight = above ** 2
+        lhs = basis.T @ (weight[:, None] * basis) + 1e-3 * weight.sum() * np.eye(basis.shape[1])
+        return cls(OUTLINE_FOLLOW * np.linalg.solve(lhs, basis.T * weight[None, :]), basis)
+
+
+def _angle_basis(shape: HeadShape, points: np.ndarray) -> np.ndarray:
+    """(N, 2) portrait points -> (N, 2N+1) [1, cos a, sin a, cos 2a, ...] of their angle around the ellipse."""
+    i00, i01, i10, i11 = shape.inverse_axes
+    x, y = points[:, 0] - shape.centre[0], points[:, 1] - shape.centre[1]
+    u, v = i00 * x + i01 * y, i10 * x + i11 * y
+    rho = np.maximum(np.sqrt(u * u + v * v), 1e-9)
+    columns = [np.ones(len(points))] + [t for pair in _harmonics(u / rho, v / rho) for t in pair]
+    return np.stack(columns, axis=1)
+
+
 @dataclass
 class SourceMap:
     """Backward map of the output box (x0, y0, x1, y1): coarse grid + exact patches; outside, the identity."""
@@ -126,6 +181,7 @@ class FrameMotion:
     head: Similarity
     shape: HeadShape
     image_size: tuple[int, int]  # (H, W)
+    outline: np.ndarray | None = None  # (2N+1,) complex `OutlineSpokes` coefficients, output pixels; None: none
 
 
 def _falloff_weight(radius: np.ndarray, along: np.ndarray, norm: np.ndarray) -> np.ndarray:
@@ -219,9 +275,10 @@ class Grid:
 
 
 def outside_grid(head: Similarity, shape: HeadShape, xs: np.ndarray, ys: np.ndarray,
-                 out: np.ndarray | None = None) -> np.ndarray:
+                 out: np.ndarray | None = None, outline: np.ndarray | None = None) -> np.ndarray:
     """Output pixels xs x ys outside the mesh -> their sources: the head's inverse motion, faded by
-    `_falloff_weight`; (len(ys), len(xs), 2) float32, written into `out` when given.
+    `_falloff_weight`, less the outline field (`OutlineSpokes`; coefficients `outline`, None: none) faded out
+    by OUTLINE_REACH; (len(ys), len(xs), 2) float32, written into `out` when given.
 
     Every quantity before the falloff weight is affine in the pixel, so it is a column term plus a row term:
     one broadcast add per full-size array instead of the stacked per-point arithmetic.
@@ -238,12 +295,71 @@ def outside_grid(head: Similarity, shape: HeadShape, xs: np.ndarray, ys: np.ndar
     xr, yr = xr_c[None, :] + xr_r[:, None], yr_c[None, :] + yr_r[:, None]
     d0, d1 = shape.down
     along = (xr_c * d0 + yr_c * d1)[None, :] + (xr_r * d0 + yr_r * d1)[:, None]
-    weight = _falloff_weight(np.sqrt(u * u + v * v), along, np.sqrt(xr * xr + yr * yr))
+    rho = np.sqrt(u * u + v * v)
+    weight = _falloff_weight(rho, along, np.sqrt(xr * xr + yr * yr))
     out = np.empty((len(ys), len(xs), 2), dtype=np.float32) if out is None else out
     # source = px + weight (rigid - px), rigid - px = xr + centre - px (again a column plus a row term)
     out[..., 0] = xs[None, :] + weight * ((xr_c + shape.centre[0] - xs)[None, :] + xr_r[:, None])
     out[..., 1] = ys[:, None] + weight * (yr_c[None, :] + (yr_r + shape.centre[1] - ys)[:, None])
+    if outline is not None:
+        rows, cols = _outline_block(head, shape, outline, xs, ys)
+        _less_outline(out[rows, cols], outline * inv.z, u[rows, cols], v[rows, cols], rho[rows, cols])
     return out
+
+
+def _outline_block(head: Similarity, shape: HeadShape, outline: np.ndarray, xs: np.ndarray, ys: np.ndarray
+                   ) -> tuple[slice, slice]:
+    """The rows and columns of the regular grid xs x ys that the outline field can reach: the box of the head's
+    motion of the OUTLINE_REACH ellipse, grown by the field's largest displacement (scalar arithmetic only)."""
+    (a, b), (c, d) = shape.axes  # the ellipse's points: centre + axes @ (cos, sin)
+    z = head.z
+    # the moved ellipse's axes: z (a + i c), z (b + i d); its half-extents along x and y
+    p, q = z * complex(a, c), z * complex(b, d)
+    grow = sum(abs(k) for k in outline.tolist())  # |d(a)| <= the sum of the coefficients' moduli
+    half_x = OUTLINE_REACH * math.hypot(p.real, q.real) + grow
+    half_y = OUTLINE_REACH * math.hypot(p.imag, q.imag) + grow
+    centre = z * complex(shape.centre[0] - head.src_centre[0], shape.centre[1] - head.src_centre[1])
+    cx, cy = centre.real + head.dst_centre[0], centre.imag + head.dst_centre[1]
+
+    def span(grid: np.ndarray, lo: float, hi: float) -> slice:
+        count = len(grid)
+        first, second = grid[: 2].tolist() if count > 1 else (float(grid[0]), float(grid[0]) + 1.0)
+        step = second - first
+        return slice(min(max(math.ceil((lo - first) / step), 0), count),
+                     min(max(math.floor((hi - first) / step) + 1, 0), count))
+
+    return span(ys, cy - half_y, cy + half_y), span(xs, cx - half_x, cx + half_x)
+
+
+def _less_outline(out: np.ndarray, coefficients: np.ndarray, u: np.ndarray, v: np.ndarray, rho: np.ndarray) -> None:
+    """Subtract the outline field, in portrait pixels (`coefficients` (2N+1,) complex), from the sources `out`
+    (h, w, 2) of output points whose rigid sources sit at (u, v) (h, w) in face-ellipse units, radius rho.
+
+    float32, and the harmonics as one (2, 2N) x (2N, h w) product: at a few thousand points each numpy call's
+    overhead is most of its cost, so the fewer the better."""
+    if not out.size:
+        return
+    f32 = np.float32
+    r = rho.astype(f32)
+    t = np.clip((r - HEAD_ZONE) * f32(1.0 / (OUTLINE_REACH - HEAD_ZONE)), 0.0, 1.0)
+    keep = 1.0 - t * t * (3.0 - 2.0 * t)  # 1 inside the ring, C1 there: no crease
+    np.maximum(r, f32(1e-9), out=r)
+    np.reciprocal(r, out=r)
+    basis = np.empty((2 * OUTLINE_ORDER, *r.shape), dtype=f32)
+    np.multiply(u, r, out=basis[0], casting="same_kind")  # cos a
+    np.multiply(v, r, out=basis[1], casting="same_kind")  # sin a
+    for n in range(1, OUTLINE_ORDER):  # the angle-sum rule, as `_harmonics`
+        c, s, c1, s1 = basis[2 * n - 2], basis[2 * n - 1], basis[0], basis[1]
+        np.multiply(c, c1, out=basis[2 * n])
+        basis[2 * n] -= s * s1
+        np.multiply(s, c1, out=basis[2 * n + 1])
+        basis[2 * n + 1] += c * s1
+    linear = np.array([coefficients[1:].real, coefficients[1:].imag], dtype=f32)  # (2, 2N)
+    shift = (linear @ basis.reshape(len(basis), -1)).reshape(2, *r.shape)
+    shift[0] += f32(coefficients[0].real)
+    shift[1] += f32(coefficients[0].imag)
+    out[..., 0] -= keep * shift[0]
+    out[..., 1] -= keep * shift[1]
 
 
 def _grid_sources(motion: FrameMotion, grids: list[Grid], exact: list[bool]) -> list[np.ndarray]:
@@ -260,7 +376,7 @@ def _grid_sources(motion: FrameMotion, grids: list[Grid], exact: list[bool]) -> 
         if inside:
             grid_map[...] = np.nan
         else:
-            outside_grid(motion.head, motion.shape, g.xs(), g.ys(), out=grid_map)
+            outside_grid(motion.head, motion.shape, g.xs(), g.ys(), out=grid_map, outline=motion.outline)
     coords = motion.corner_coords
     dst = motion.dst_vertices.reshape(-1).take(coords).reshape(6, -1)  # (6, T) corner rows x0, y0, .., y2
     affine = affine_dst_to_src(dst, motion.src_vertices.reshape(-1).take(coords).reshape(6, -1))  # (6, T), once
@@ -283,7 +399,7 @@ def _grid_sources(motion: FrameMotion, grids: list[Grid], exact: list[bool]) -> 
     for g, grid_map, inside in zip(grids, maps, exact, strict=True):
         missed = np.isnan(grid_map[..., 0]) if inside else None
         if missed is not None and missed.any():  # never seen: the mesh covers its own inside
-            full = outside_grid(motion.head, motion.shape, g.xs(), g.ys())
+            full = outside_grid(motion.head, motion.shape, g.xs(), g.ys(), outline=motion.outline)
             grid_map[missed] = full[missed]
     return maps
 
