@@ -69,3 +69,7 @@ class Animator(ABC):
     def flush(self) -> list[AvatarFrame]:
         """Emit frames still held back (end of a file render). Default: nothing is held."""
         return []
+
+    def close(self) -> None:
+        """Release what the animator holds besides memory (worker processes). Default: nothing."""
+        return None

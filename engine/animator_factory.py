@@ -33,6 +33,7 @@ class AnimatorSpec:
     device: str = "cpu"
     weights: Path | None = None
     stream: StreamConfig | None = None
+    plan_ahead: int = 0  # Knot Forcing: frames of warp plans made ahead in worker processes (not for live use)
 
     def describe(self) -> str:
         """Short label for logs: 'knot tiny on cpu' or 'warp'."""
@@ -80,14 +81,12 @@ def release_memory() -> None:
 def _load_knot(spec: AnimatorSpec) -> Animator:
     from engine.assets import default_weights_path
     from engine.config import get_preset
-    from engine.knot.knot_animator import load_default_knot_animator, load_knot_animator
+    from engine.knot.knot_animator import load_knot_animator
 
-    if spec.weights is None and spec.stream is None:
-        return load_default_knot_animator(preset=spec.preset or "tiny", device=spec.device)
     preset = get_preset(spec.preset) if spec.preset else None
     weights = spec.weights or default_weights_path(spec.preset or "tiny")
     return load_knot_animator(weights, spec.stream or (preset.stream if preset else None), spec.device,
-                              expected=preset.model if preset else None)
+                              expected=preset.model if preset else None, plan_ahead=spec.plan_ahead)
 
 
 def _load_or_reason(spec: AnimatorSpec) -> tuple[Animator | None, str]:

@@ -40,14 +40,14 @@ def test_out_of_memory_steps_down_large_base_tiny_then_cpu_then_warp():
 
 
 def test_out_of_memory_while_loading_is_reported_with_the_spec_used(monkeypatch):
-    real_load = knot_animator.load_default_knot_animator
+    real_load = knot_animator.load_knot_animator
 
-    def load_on_a_small_gpu(preset: str = "tiny", device: str = "cpu"):
+    def load_on_a_small_gpu(weights, stream=None, device: str = "cpu", *args, **kwargs):
         if device == "cuda":
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real_load(preset, "cpu")
+        return real_load(weights, stream, "cpu", *args, **kwargs)
 
-    monkeypatch.setattr(knot_animator, "load_default_knot_animator", load_on_a_small_gpu)
+    monkeypatch.setattr(knot_animator, "load_knot_animator", load_on_a_small_gpu)
     built = build_animator(AnimatorSpec("knot", "base", "cuda"))
     assert isinstance(built.animator, knot_animator.KnotAnimator)
     assert built.out_of_memory and built.reason == "" and built.used == AnimatorSpec("knot", "tiny", "cpu")

@@ -16,15 +16,11 @@ from engine.face.retarget import Retargeter
 from engine.knot.composition import PasteRegion, face_mask
 from engine.knot.device_frames import DeviceFrames, area_weights
 from engine.knot.knot_animator import load_default_knot_animator
-from engine.warp import build_mesh
-from engine.warp.mouth import MouthStyle
 
 
 def _frames(portrait, box: CropBox, resolution: int = 64) -> DeviceFrames:
-    mesh = build_mesh(portrait.landmarks[:, :2], portrait.image.shape[:2])
     region = PasteRegion(box, resolution, portrait.image.shape[:2])
-    style = MouthStyle.of(portrait.image, portrait.landmarks[:, :2])
-    return DeviceFrames(portrait.image, mesh, box, region, resolution, style, torch.device("cpu"))
+    return DeviceFrames(portrait.image, box, region, resolution, torch.device("cpu"))
 
 
 def _motions(portrait, demo_landmarks, count: int, start: int = 0):

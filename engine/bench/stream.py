@@ -63,6 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "against minute 10 (use --frames 18000)")
     parser.add_argument("--frames-on-host", action="store_true",
                         help="on a GPU, warp, crop and paste with OpenCV on the CPU (the path before the device one)")
+    parser.add_argument("--plan-ahead", type=int, default=0, metavar="N",
+                        help="Knot Forcing: make the warp plans N frames ahead in N worker processes (engine.warp."
+                             "planner); N frames more latency, for throughput (default: 0, planned in line)")
     add_stream_arguments(parser)
     parser.add_argument("--random-weights", action="store_true",
                         help="untrained weights of the preset (speed only: for presets that ship no weights)")
@@ -74,7 +77,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 # --- building ------------------------------------------------------------------------------------------------
-def build_animator(kind: str, preset: str, device: str, random_weights: bool = False, stream=None):
+def build_animator(kind: str, preset: str, device: str, random_weights: bool = False, stream=None,
+                   plan_ahead: int = 0):
     """The animator to measure, exactly (engine/animator_factory.py: no step-down, no fallback): Knot Forcing
     from the shipped (or untrained) weights of `preset`, or warp."""
     from engine.animator_factory import AnimatorSpec, load_animator
@@ -89,8 +93,8 @@ def build_animator(kind: str, preset: str, device: str, random_weights: bool = F
 
         p = get_preset(preset)  # KnotAnimator moves the DiT to its device and dtype
         return KnotAnimator(FrameCodec(p.model), random_model(p, torch.device("cpu"), torch.float32),
-                            stream or p.stream, device)
-    return load_animator(AnimatorSpec(kind, preset, device, None, stream))
+                            stream or p.stream, device, plan_ahead=plan_ahead)
+    return load_animator(AnimatorSpec(kind, preset, device, None, stream, plan_ahead))
 
 
 # --- running -------------------------------------------------------------------------------------------------
@@ -115,7 +119,8 @@ def bench(args: argparse.Namespace) -> dict:
     with tracker_used as tracker, VideoFileSource(args.driving, loop=True) as source:
         portrait = load_portrait(args.portrait, tracker)
         stream = stream_config(args, get_preset(args.preset).stream) if args.animator == "knot" else None
-        animator = build_animator(args.animator, args.preset, device, args.random_weights, stream)
+        animator = build_animator(args.animator, args.preset, device, args.random_weights, stream,
+                                  args.plan_ahead if args.animator == "knot" else 0)
         if args.frames_on_host and hasattr(animator, "frames_on_device"):
             animator.frames_on_device = False
         pipeline = AvatarPipeline(animator, None if args.tracking_thread else tracker)
@@ -163,6 +168,7 @@ def bench(args: argparse.Namespace) -> dict:
         emitted += len(pipeline.flush())
         lookahead = animator.lookahead_frames
         stream_cfg = getattr(streamer, "cfg", None)
+        animator.close()
     timed_frames = max(args.frames - args.warmup, 0)
     measured = latencies[args.warmup:]
     result = {
@@ -189,6 +195,7 @@ def bench(args: argparse.Namespace) -> dict:
         "tracking_thread": args.tracking_thread,
         "drift": drift.summary() if drift is not None else None,
         "frames_on_device": bool(getattr(animator, "frames_on_device", False)),
+        "plan_ahead": getattr(animator, "plan_ahead", 0),
         "gpu_busy": gpu_busy,
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": describe_machine(device),
@@ -272,6 +279,8 @@ def result_key(result: dict) -> str:
             parts.append(f"N{n}")
         if result["device"].startswith("cuda") and not result.get("frames_on_device", True):
             parts.append("host-frames")
+        if result.get("plan_ahead"):
+            parts.append(f"plan{result['plan_ahead']}")
     if result["paced_fps"]:
         parts.append(f"paced{result['paced_fps']:g}")
     if result.get("tracking_thread"):

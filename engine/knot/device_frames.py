@@ -18,9 +18,8 @@ import torch.nn.functional as F
 
 from engine.face.crop import CropBox
 from engine.knot.composition import PasteRegion
-from engine.warp import WarpMesh
-from engine.warp.mouth import MouthStyle
-from engine.warp.torch_warp import warp_with_mesh_torch
+from engine.warp.mesh import WarpPlan
+from engine.warp.torch_warp import apply_plan_torch
 
 
 def area_weights(size_in: int, size_out: int, ratio: float | None = None) -> np.ndarray:
@@ -50,10 +49,9 @@ def _affine_points(matrix: np.ndarray, width: int, height: int) -> np.ndarray:
 class DeviceFrames:
     """One portrait's warp, crop and paste on its device (the GPU path of KnotAnimator)."""
 
-    def __init__(self, image: np.ndarray, mesh: WarpMesh, box: CropBox, region: PasteRegion, resolution: int,
-                 style: MouthStyle, device: torch.device) -> None:
+    def __init__(self, image: np.ndarray, box: CropBox, region: PasteRegion, resolution: int,
+                 device: torch.device) -> None:
         """region: the animator's PasteRegion of `box` (its matrix and bounds are reused, not rebuilt)."""
-        self.mesh, self.style = mesh, style
         self.image = torch.tensor(image, device=device)  # (H, W, 3) uint8, a copy (the portrait is read-only)
         h, w = image.shape[:2]
         r = resolution
@@ -79,9 +77,10 @@ class DeviceFrames:
             region_to_crop = np.linalg.inv(a)[:2]
             self.paste_grid = torch.from_numpy(_grid(_affine_points(region_to_crop, rw, rh), (r, r)))[None].to(device)
 
-    def warp(self, landmarks: np.ndarray) -> torch.Tensor:
-        """(478, 2) landmarks in portrait pixels -> (H, W, 3) uint8 portrait warped to them, on the device."""
-        return warp_with_mesh_torch(self.image, self.mesh, landmarks, style=self.style)
+    def warp(self, plan: WarpPlan | None) -> torch.Tensor:
+        """A frame's warp plan (engine.warp.mesh.plan_warp of this portrait) -> (H, W, 3) uint8 portrait warped
+        by it, on the device."""
+        return apply_plan_torch(self.image, plan)
 
     def crop(self, full: torch.Tensor) -> torch.Tensor:
         """(H, W, 3) uint8 frame -> (1, 3, R, R) float face crop in [-1, 1] (the codec's input)."""

@@ -15,6 +15,8 @@ host, one uint8 frame per emitted frame comes back. On the CPU the OpenCV warp i
 from __future__ import annotations
 
 import logging
+from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +36,10 @@ from engine.knot.device_frames import DeviceFrames
 from engine.knot.model.dit import CausalDiT
 from engine.knot.streaming import KnotStreamer
 from engine.knot.weights import load_weights
-from engine.warp import WarpMesh, build_mesh, warp_with_mesh
+from engine.warp import WarpMesh, build_mesh
+from engine.warp.mesh import WarpPlan, apply_plan, plan_warp
 from engine.warp.mouth import MouthStyle
+from engine.warp.planner import WarpPlanner
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +57,17 @@ class KnotAnimator(Animator):
 
     def __init__(self, codec: FrameCodec, dit: CausalDiT, stream: StreamConfig, device: str = "cpu",
                  blend: str = "residual", dtype: torch.dtype | None = None,
-                 frames_on_device: bool | None = None) -> None:
+                 frames_on_device: bool | None = None, plan_ahead: int = 0) -> None:
         """dtype of the DiT and its cache: default bfloat16 on CUDA (as trained, under autocast; attention
         then runs on flash kernels, about 2x faster than float32 on an H200), float32 elsewhere.
-        frames_on_device: warp, crop and paste as tensors on `device` (DeviceFrames); default on CUDA only."""
+        frames_on_device: warp, crop and paste as tensors on `device` (DeviceFrames); default on CUDA only.
+        plan_ahead: frames whose warp plans are made ahead, in as many worker processes (engine.warp.planner);
+        each one is a frame more of latency, so it is for runs that are not live (file renders, benchmarks);
+        0: each frame's plan is made when it arrives, on the caller's thread."""
         if blend not in ("residual", "replace"):
             raise ValueError("blend must be 'residual' or 'replace'")
+        if plan_ahead < 0:
+            raise ValueError("plan_ahead must be 0 or more")
         self.cfg: ModelConfig = dit.cfg
         self.device = torch.device(device)
         dtype = dtype or (torch.bfloat16 if self.device.type == "cuda" else torch.float32)
@@ -66,10 +75,13 @@ class KnotAnimator(Animator):
         self.streamer = KnotStreamer(dit.to(self.device, dtype), stream, self.device, dtype)
         self.blend = blend
         self.renderer = MotionRenderer(self.cfg.motion_size)
-        self.lookahead_frames = stream.knot_frames
+        self.plan_ahead = plan_ahead
+        self.lookahead_frames = stream.knot_frames + plan_ahead
         self.frames_on_device = self.device.type == "cuda" if frames_on_device is None else frames_on_device
         self._frames: DeviceFrames | None = None
         self._portrait: Portrait | None = None
+        self._planner: WarpPlanner | None = None
+        self._planned: deque[tuple[Motion, Future]] = deque()  # frames pushed whose plans are being made
 
     # --- portrait ------------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -84,8 +96,11 @@ class KnotAnimator(Animator):
         self.streamer.set_reference(latent, self.motion_map(crop_landmarks))
         self._portrait = portrait
         self._style = MouthStyle.of(portrait.image, portrait.landmarks[:, :2])  # grey: a grey avatar (see below)
+        self.close()  # the last portrait's planner and the plans it was making
+        if self.plan_ahead:
+            self._planner = WarpPlanner(self.full_mesh, self._style, self.plan_ahead)
         self._paste = PasteRegion(self.box, r, portrait.image.shape[:2])
-        self._frames = (DeviceFrames(portrait.image, self.full_mesh, self.box, self._paste, r, self._style, self.device)
+        self._frames = (DeviceFrames(portrait.image, self.box, self._paste, r, self.device)
                         if self.frames_on_device else None)
         # crop + encode of a device warp, one CUDA graph per portrait (it reads this portrait's crop grid)
         frames = self._frames
@@ -101,16 +116,26 @@ class KnotAnimator(Animator):
     # --- stream --------------------------------------------------------------------------------------------
     @torch.no_grad()
     def push(self, motion: Motion) -> list[AvatarFrame]:
-        """One motion in; a chunk of frames out every K frames (after the first K + k)."""
+        """One motion in; a chunk of frames out every K frames (after the first K + k, + plan_ahead)."""
         if self._portrait is None:
             raise RuntimeError("KnotAnimator.push called before set_portrait")
+        if self._planner is None:
+            return self._push_planned(motion, plan_warp(self.full_mesh, motion.landmarks, self._style))
+        self._planned.append((motion, self._planner.submit(motion.landmarks)))
+        if len(self._planned) <= self.plan_ahead:
+            return []
+        motion, plan = self._planned.popleft()
+        return self._push_planned(motion, plan.result())
+
+    def _push_planned(self, motion: Motion, plan: WarpPlan | None) -> list[AvatarFrame]:
+        """One motion with its warp's plan into the stream: warp prior, its latent, the motion map."""
         r = self.cfg.resolution
         crop_landmarks = self.box.to_crop(motion.landmarks, r)
         if self._frames is not None:
-            full_warp = self._frames.warp(motion.landmarks)
+            full_warp = self._frames.warp(plan)
             warp_latent = self._encode_warp(full_warp)[0]
         else:
-            full_warp = warp_with_mesh(self._portrait.image, self.full_mesh, motion.landmarks, style=self._style)
+            full_warp = apply_plan(self._portrait.image, plan)
             warp_latent = self.codec.encode(to_tensor(self.box.crop(full_warp, r)[None], self.device))[0]
         payload = _FramePayload(motion, warp_latent, full_warp)
         return self.compose(self.streamer.push(self.motion_map(crop_landmarks), warp_latent, motion.timestamp,
@@ -119,7 +144,18 @@ class KnotAnimator(Animator):
     @torch.no_grad()
     def flush(self) -> list[AvatarFrame]:
         """Emit every frame still pending (end of a file render)."""
-        return self.compose(self.streamer.flush())
+        out: list[AvatarFrame] = []
+        while self._planned:
+            motion, plan = self._planned.popleft()
+            out += self._push_planned(motion, plan.result())
+        return out + self.compose(self.streamer.flush())
+
+    def close(self) -> None:
+        """Stop the warp planner's worker processes (plan_ahead), dropping the plans being made."""
+        if self._planner is not None:
+            self._planner.close()
+        self._planner = None
+        self._planned.clear()
 
     def compose(self, frames: list) -> list[AvatarFrame]:
         """Decode emitted latents (StreamFrames carrying their driving frame's payload) and compose each into
@@ -153,11 +189,12 @@ class KnotAnimator(Animator):
 
 
 def load_knot_animator(weights: str | Path, stream: StreamConfig | None = None, device: str = "cpu",
-                       blend: str = "residual", expected: ModelConfig | None = None) -> KnotAnimator:
+                       blend: str = "residual", expected: ModelConfig | None = None,
+                       plan_ahead: int = 0) -> KnotAnimator:
     """A KnotAnimator from a weights file; WeightsMismatchError when it does not fit `expected`."""
     cfg, codec, dit, _meta = load_weights(weights, expected, device=device)
     preset_stream = get_preset(cfg.name).stream if cfg.name in ("tiny", "base", "large") else StreamConfig()
-    return KnotAnimator(codec, dit, stream or preset_stream, device, blend)
+    return KnotAnimator(codec, dit, stream or preset_stream, device, blend, plan_ahead=plan_ahead)
 
 
 def load_default_knot_animator(preset: str = "tiny", device: str = "cpu") -> KnotAnimator:

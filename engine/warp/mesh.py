@@ -32,7 +32,7 @@ from engine.warp.motion import (
     relax_folds,
     signed_areas,
 )
-from engine.warp.mouth import MouthStyle, mouth_layer, paint_mouth
+from engine.warp.mouth import MouthLayer, MouthStyle, mouth_layer, paint_mouth
 from engine.warp.source_map import (
     HEAD_ZONE,
     FrameMotion,
@@ -213,29 +213,54 @@ def upsample_map(source: SourceMap) -> np.ndarray:
     return dense
 
 
+@dataclass(frozen=True)
+class WarpPlan:
+    """Everything one frame's warp needs besides the portrait's pixels: a few thousand numbers, built on the CPU
+    (`plan_warp`, in worker processes ahead of time on the GPU path: engine.warp.planner) and applied by
+    `apply_plan` (OpenCV) or engine.warp.torch_warp.apply_plan_torch (grid_sample, where the image lives)."""
+
+    source: SourceMap | None  # the backward map of the moving part; None: nothing outside the mouth moves
+    layer: MouthLayer | None  # the open mouth's paint; None: the mouth is shut
+
+
+def plan_warp(mesh: WarpMesh, dst: np.ndarray, style: MouthStyle, step: int = GRID_STEP) -> WarpPlan | None:
+    """The plan of the portrait's warp to landmarks dst (478, 2+); None when they are the portrait's own
+    (the output is the portrait itself)."""
+    dst = np.asarray(dst, dtype=np.float64)[:, :2]
+    if np.abs(dst - mesh.src_vertices[: topo.NUM_LANDMARKS]).max() <= 1e-3:
+        return None
+    motion = frame_motion(mesh, dst)
+    n = topo.NUM_LANDMARKS
+    layer = mouth_layer(mesh.src_vertices[:n], motion.dst_vertices[:n], mesh.image_size, style)
+    return WarpPlan(build_source_map(motion, step), layer)
+
+
+def apply_plan(image: np.ndarray, plan: WarpPlan | None) -> np.ndarray:
+    """(H, W, 3) uint8 portrait -> a new image warped by `plan` (None: a copy of the portrait)."""
+    out = image.copy()
+    if plan is None:
+        return out
+    if plan.source is not None:
+        x0, y0, x1, y1 = plan.source.box
+        box = out[y0:y1, x0:x1]
+        dense = upsample_map(plan.source)
+        warped = cv2.remap(image, dense, None, cv2.INTER_LINEAR, dst=box, borderMode=cv2.BORDER_REPLICATE)
+        if warped is not box:  # OpenCV writes into the output's box itself unless it cannot (then a copy)
+            box[...] = warped
+    if plan.layer is not None:
+        paint_mouth(out, image, plan.layer)
+    return out
+
+
 def warp_with_mesh(image: np.ndarray, mesh: WarpMesh, dst: np.ndarray, step: int = GRID_STEP,
                    style: MouthStyle | None = None) -> np.ndarray:
     """(H, W, 3) uint8 image whose landmarks sit at mesh.src -> the image with them moved to dst (478, 2).
 
     style: the portrait's `MouthStyle` (an animator finds it once per portrait); None finds it on every call."""
-    dst = np.asarray(dst, dtype=np.float64)[:, :2]
-    if np.abs(dst - mesh.src_vertices[: topo.NUM_LANDMARKS]).max() <= 1e-3:
-        return image.copy()
-    motion = frame_motion(mesh, dst)
-    out = image.copy()
-    source = build_source_map(motion, step)
-    if source is not None:
-        x0, y0, x1, y1 = source.box
-        box = out[y0:y1, x0:x1]
-        dense = upsample_map(source)
-        warped = cv2.remap(image, dense, None, cv2.INTER_LINEAR, dst=box, borderMode=cv2.BORDER_REPLICATE)
-        if warped is not box:  # OpenCV writes into the output's box itself unless it cannot (then a copy)
-            box[...] = warped
-    layer = mouth_layer(mesh.src_vertices[: topo.NUM_LANDMARKS], motion.dst_vertices[: topo.NUM_LANDMARKS],
-                        image.shape[:2], style or MouthStyle.of(image, mesh.src_vertices[: topo.NUM_LANDMARKS]))
-    if layer is not None:
-        paint_mouth(out, image, layer)
-    return out
+    style = style or MouthStyle.of(image, mesh.src_vertices[: topo.NUM_LANDMARKS])
+    return apply_plan(image, plan_warp(mesh, dst, style, step))
+
+
 def warp_image(image: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Warp an RGB uint8 image (H, W, 3) so that landmarks src (478, 2) move to dst (478, 2).
 

@@ -1,8 +1,9 @@
 """The same warp in torch (grid_sample), for the GPU path: one frame's plan from the CPU, pixels on the device.
 
-The per-frame plan (mesh motion, coarse source map, exact patches, mouth layer) is a few thousand numbers
-built by engine.warp on the CPU; the full-resolution upsampling, sampling and mouth blend run where the
-image tensor lives. Matches `warp_with_mesh` within a grey level.
+The per-frame plan (`WarpPlan`: coarse source map, exact patches, mouth layer) is a few thousand numbers
+built by engine.warp on the CPU (`plan_warp`, or ahead of time in worker processes: engine.warp.planner);
+the full-resolution upsampling, sampling and mouth blend run where the image tensor lives. Matches
+`warp_with_mesh` within a grey level.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ import torch.nn.functional as F
 
 from engine.device_copy import to_device
 from engine.face import topology as topo
-from engine.warp.mesh import GRID_STEP, WarpMesh, frame_motion
-from engine.warp.mouth import MouthStyle, mouth_layer
-from engine.warp.source_map import build_source_map
+from engine.warp.mesh import GRID_STEP, WarpMesh, WarpPlan, plan_warp
+from engine.warp.mouth import MouthStyle
 
 
 def _sample(image: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
@@ -44,20 +44,22 @@ def warp_with_mesh_torch(image: torch.Tensor, mesh: WarpMesh, dst: np.ndarray, s
     """(H, W, 3) uint8 tensor (any device) of the portrait -> (H, W, 3) uint8 tensor warped to dst (478, 2).
 
     style: the portrait's `MouthStyle` when the caller knows it (no copy to the host per frame); None finds it."""
-    dst = np.asarray(dst, dtype=np.float64)[:, :2]
-    if np.abs(dst - mesh.src_vertices[: topo.NUM_LANDMARKS]).max() <= 1e-3:
-        return image.clone()
-    device = image.device
-    motion = frame_motion(mesh, dst)
-    source = build_source_map(motion, step)
     if style is None:
         style = MouthStyle.of(image.cpu().numpy(), mesh.src_vertices[: topo.NUM_LANDMARKS])
-    layer = mouth_layer(mesh.src_vertices[: topo.NUM_LANDMARKS], motion.dst_vertices[: topo.NUM_LANDMARKS],
-                        tuple(image.shape[:2]), style)
-    plan = [] if source is None else [source.coarse, *(patch for _, _, patch in source.patches)]
+    return apply_plan_torch(image, plan_warp(mesh, dst, style, step))
+
+
+@torch.no_grad()
+def apply_plan_torch(image: torch.Tensor, plan: WarpPlan | None) -> torch.Tensor:
+    """(H, W, 3) uint8 tensor of the portrait -> a new (H, W, 3) uint8 tensor warped by `plan` (engine.warp.mesh
+    `plan_warp`; None: a copy), on the image's device: its arrays go up in one copy."""
+    if plan is None:
+        return image.clone()
+    source, layer = plan.source, plan.layer
+    arrays = [] if source is None else [source.coarse, *(patch for _, _, patch in source.patches)]
     if layer is not None:
-        plan += [layer.sample_map, layer.gain, layer.tint, layer.alpha]
-    on_device = iter(_upload(plan, device))
+        arrays += [layer.sample_map, layer.gain, layer.tint, layer.alpha]
+    on_device = iter(_upload(arrays, image.device))
     portrait = image.permute(2, 0, 1)[None].float()  # (1, 3, H, W)
     out = portrait[0].clone()
     if source is not None:
