@@ -112,7 +112,11 @@ def bench(args: argparse.Namespace) -> dict:
 
     device = args.device
     on_cuda = device.startswith("cuda")
-    timer = StageTimer((lambda: torch.cuda.synchronize(torch.device(device))) if on_cuda else None)
+    def wait_for_gpu() -> None:  # never while a CUDA graph is being captured (the graphed encode): not allowed
+        if not torch.cuda.is_current_stream_capturing():
+            torch.cuda.synchronize(torch.device(device))
+
+    timer = StageTimer(wait_for_gpu if on_cuda else None)
     latencies = np.full(args.frames, np.nan)  # preallocated: the measurement must not grow memory itself
     checkpoints: dict[str, dict] = {}
     tracker_used = RecordedTracker.load(args.landmarks) if args.landmarks else FaceTracker()
