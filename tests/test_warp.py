@@ -218,8 +218,8 @@ def _forward(dense: np.ndarray, points: np.ndarray, start: np.ndarray) -> np.nda
 
 def test_at_a_turn_the_ears_and_hair_beside_the_cheeks_move_with_the_face_outline(default_portrait):
     """A turn narrows the far cheek and widens the near one beyond the head's similarity; what lies just
-    outside the outline (ears, hair) must move with it, further than the outline (it sits further back),
-    instead of staying on the similarity and tearing away from the cheek."""
+    outside the outline (ears, hair) must move with it (further than the outline where the field is not
+    capped: it sits further back), instead of staying on the similarity and tearing away from the cheek."""
     from engine.warp import frame_motion
     from engine.warp.source_map import HEAD_ZONE
 
@@ -245,13 +245,17 @@ def test_at_a_turn_the_ears_and_hair_beside_the_cheeks_move_with_the_face_outlin
         r = residual[side][found]
         checked.append((extra * r).sum(axis=1) / (r * r).sum(axis=1))  # as a multiple of the outline's
     along = np.concatenate(checked)
-    assert len(along) >= 12 and along.min() > 0.6 and 1.1 < along.mean() < 1.9, along.round(2)
+    # OUTLINE_FOLLOW (1.5) times the outline's motion where the field may take it, less where its slope would
+    # near a fold (OUTLINE_MAX_STEEPNESS; this portrait's 25-degree turns keep about half); a ring left on the
+    # similarity gives about 0.2 here (the stretch from the moving cheek to the still ring)
+    assert len(along) >= 12 and along.min() > 0.45 and 0.65 < along.mean() < 1.9, along.round(2)
 
 
 def test_the_map_is_not_torn_at_the_head_ring_during_a_turn(default_portrait):
-    """The ring follows the outline inside the mesh and the outside map follows it too: around the ring the
-    map is neither stretched between a moving cheek and a still ring (the tear before: steps of 4.5-4.9 px
-    per pixel at these turns) nor jumping where the two maps meet (3-4 when the outside map ignores it)."""
+    """The ring follows the outline inside the mesh and the outside map follows it too: around the ring above
+    the face's centre (beside the cheeks and over the head; the jaw line moves with the jaw, not the ring) the
+    map is neither stretched between a moving cheek and a still ring (without the field: steps of 2.6-4.5 px
+    per pixel at these turns) nor jumping where the two maps meet (2.8-3.9 when the outside map ignores it)."""
     from engine.warp import frame_motion
     from engine.warp.source_map import HEAD_ZONE
 
@@ -264,9 +268,30 @@ def test_the_map_is_not_torn_at_the_head_ring_during_a_turn(default_portrait):
         h, w = mesh.image_size
         ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
         radius = mesh.shape.radius(motion.head.inverse().apply(np.stack([xs, ys], axis=-1)))
-        ring = np.abs(radius - HEAD_ZONE) < 0.1
+        ring = (np.abs(radius - HEAD_ZONE) < 0.1) & (ys < mesh.shape.centre[1])
         for step in (np.diff(dense, axis=1)[ring[:, 1:]], np.diff(dense, axis=0)[ring[1:]]):
-            assert np.abs(step).max() < 3.2, (yaw, pitch, np.abs(step).max())
+            assert np.abs(step).max() < 2.5, (yaw, pitch, np.abs(step).max())
+
+
+def test_an_extreme_turn_never_folds_the_map_outside_the_face(face_tracker):
+    """The outline field is scaled down where it could fold the outside map (a 60-degree turn of a large face
+    asks the ring to move by 50-80 px)."""
+    from engine.warp import frame_motion
+    from engine.warp.source_map import HEAD_ZONE
+
+    for name in ("astronaut.png", "obama.jpg"):
+        image = read_rgb(PORTRAITS / name)
+        lm3 = face_tracker.detect(image).astype(np.float64)
+        mesh = build_mesh(lm3[:, :2], image.shape[:2])
+        for yaw, pitch in ((60, 0), (-60, 0), (45, 0), (-45, 0), (30, 25), (0, 35)):
+            motion = frame_motion(mesh, _turned(lm3, yaw, pitch))
+            dense = _dense_map(mesh, motion).astype(np.float64)
+            dx, dy = dense[1:-1, 2:] - dense[1:-1, :-2], dense[2:, 1:-1] - dense[:-2, 1:-1]
+            det = (dx[..., 0] * dy[..., 1] - dx[..., 1] * dy[..., 0]) / 4
+            h, w = mesh.image_size
+            ys, xs = np.mgrid[1 : h - 1, 1 : w - 1].astype(np.float64)
+            outside = mesh.shape.radius(motion.head.inverse().apply(np.stack([xs, ys], axis=-1))) > HEAD_ZONE + 0.05
+            assert det[outside].min() > 0.05, (name, yaw, pitch, det[outside].min())
 
 
 def test_torch_warp_equals_the_cpu_warp_within_a_grey_level(default_portrait):

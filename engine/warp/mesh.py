@@ -25,6 +25,7 @@ from engine.warp.motion import (
     FoldGraph,
     OrientedTriangles,
     RigidLandmarks,
+    Similarity,
     cap_scale,
     close_shut_eyes,
     head_similarity,
@@ -35,6 +36,7 @@ from engine.warp.motion import (
 from engine.warp.mouth import MouthLayer, MouthStyle, mouth_layer, paint_mouth
 from engine.warp.source_map import (
     HEAD_ZONE,
+    OUTLINE_MAX_STEEPNESS,
     FrameMotion,
     HeadShape,
     OutlineSpokes,
@@ -172,22 +174,27 @@ def frame_motion(mesh: WarpMesh, dst: np.ndarray) -> FrameMotion:
     rigid = head.apply(src)
     wanted = rigid.copy()
     wanted[:n] = dst
-    dst_v, outline = _follow_outline(mesh, rigid, relax_folds(rigid, wanted, mesh.folds))
+    dst_v, outline = _follow_outline(mesh, head, rigid, relax_folds(rigid, wanted, mesh.folds))
     return FrameMotion(src, dst_v, mesh.folds.corner_coords, head, mesh.shape, mesh.image_size, outline)
 
 
 _OUTLINE_TRIES = 3  # halvings of the outline field before the ring is left on the head's similarity alone
 
 
-def _follow_outline(mesh: WarpMesh, rigid: np.ndarray, dst_v: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+def _follow_outline(mesh: WarpMesh, head: Similarity, rigid: np.ndarray, dst_v: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
     """Move the head ring with the face outline's own motion beyond the similarity (vertices (V, 2)), smoothed
     to the outline field (`OutlineSpokes`): its coefficients, or None where the outline moved rigidly. The
-    field is halved until no triangle at the ring folds that did not before."""
+    field is scaled down where it could fold the outside map (`OutlineSpokes.steepness`), then halved until no
+    triangle at the ring folds that did not before."""
     n = topo.NUM_LANDMARKS
     residual = dst_v[_OVAL] - rigid[_OVAL]
     coefficients = mesh.outline.fit @ (residual[:, 0] + 1j * residual[:, 1])
     if np.abs(coefficients).max() < 1e-6:
         return dst_v, None
+    steepness = mesh.outline.steepness(coefficients, head)  # an extreme turn: scaled down, never folded
+    if steepness > OUTLINE_MAX_STEEPNESS:
+        coefficients = coefficients * (OUTLINE_MAX_STEEPNESS / steepness)
     floor = mesh.at_ring.floor(rigid)
     before = mesh.at_ring.areas(dst_v) < floor
     for _ in range(_OUTLINE_TRIES):

@@ -35,8 +35,9 @@ _PATCH_MARGIN = 3  # pixels around the eyes and lips computed exactly
 _PATCH_POINTS = (topo.RIGHT_EYE, topo.LEFT_EYE, topo.OUTER_LIPS)
 _PATCH_ALL = np.array(sum(_PATCH_POINTS, ()), dtype=np.intp)
 _PATCH_STARTS = np.cumsum([0] + [len(points) for points in _PATCH_POINTS[:-1]])
-OUTLINE_REACH = 2.0  # in face-oval radii: the face outline's own motion has faded out here
+OUTLINE_REACH = 2.6  # in face-oval radii: the face outline's own motion has faded out here
 OUTLINE_FOLLOW = 1.5  # the ring moves this much more than the outline beside it: ears and hair sit further back
+OUTLINE_MAX_STEEPNESS = 0.9  # the outline field is scaled down where its slope could exceed this (no fold)
 OUTLINE_ORDER = 2  # harmonics of the angle around the face that the outline's motion is smoothed to
 _GRADIENT_STEP = 1e-3  # pixels: the central differences giving the falloff weight's gradient on the band
 
@@ -134,6 +135,7 @@ class OutlineSpokes:
 
     fit: np.ndarray  # (2N+1, S) complex: oval residuals (S,) -> coefficients [c_0, A_1, B_1, ...]
     at_spokes: np.ndarray  # (S, 2N+1) the basis at the spokes' angles: coefficients -> the ring's displacement
+    radius: float  # the face ellipse's smaller half-axis, portrait pixels
 
     @classmethod
     def of(cls, shape: HeadShape, landmarks: np.ndarray) -> OutlineSpokes:
@@ -148,7 +150,19 @@ class OutlineSpokes:
         above = np.clip(((mouth - oval) @ shape.down) / (0.1 * height), 0.0, 1.0)  # 1 above the mouth corners
         weight = above ** 2
         lhs = basis.T @ (weight[:, None] * basis) + 1e-3 * weight.sum() * np.eye(basis.shape[1])
-        return cls(OUTLINE_FOLLOW * np.linalg.solve(lhs, basis.T * weight[None, :]), basis)
+        radius = float(np.linalg.svd(shape.axes, compute_uv=False).min())
+        return cls(OUTLINE_FOLLOW * np.linalg.solve(lhs, basis.T * weight[None, :]), basis, radius)
+
+    def steepness(self, coefficients: np.ndarray, head: Similarity) -> float:
+        """An upper bound of the outline field's slope in the outside map (portrait pixels per pixel): its
+        largest size times the fade's steepest slope, plus its largest change around the ring, over the face
+        ellipse's smaller half-axis. `_follow_outline` keeps it under OUTLINE_MAX_STEEPNESS. (A tighter bound,
+        the largest Jacobian on a polar grid of the fade, let extreme turns fold the map where the field meets
+        the head's own falloff: this one does not, tests/test_warp.py.)"""
+        moduli = np.abs(coefficients) / abs(head.z)  # as the outside map subtracts them: portrait pixels
+        orders = np.repeat(np.arange(1, OUTLINE_ORDER + 1), 2)  # the order n of A_n, B_n
+        size, turn = float(moduli.sum()), float((orders * moduli[1:]).sum())
+        return (size * 1.5 / (OUTLINE_REACH - HEAD_ZONE) + turn / HEAD_ZONE) / self.radius
 
 
 def _angle_basis(shape: HeadShape, points: np.ndarray) -> np.ndarray:
