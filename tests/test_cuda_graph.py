@@ -113,3 +113,23 @@ def test_graphed_crop_and_encode_give_the_eager_frames():
         runs.append(np.stack([f.image for f in frames]).astype(np.int16))
     assert runs[0].shape == runs[1].shape == (50, *portrait.image.shape)
     assert np.abs(runs[0] - runs[1]).max() <= 1
+
+
+def test_planning_ahead_on_the_gpu_gives_the_frames_of_the_in_line_path():
+    """Warp plans from worker processes and each chunk's download queued into page-locked memory and handed
+    out with the next chunk (KnotAnimator plan_ahead on CUDA): the same frames as planning in line."""
+    from engine.animator_factory import AnimatorSpec, load_animator
+
+    portrait, motions = _demo_motions(40)
+    runs = []
+    for ahead in (0, 3):
+        animator = load_animator(AnimatorSpec("knot", "tiny", "cuda", plan_ahead=ahead))
+        assert animator.defers_download == bool(ahead)
+        animator.set_portrait(portrait)
+        try:
+            frames = [f for m in motions for f in animator.push(m)] + animator.flush()
+        finally:
+            animator.close()
+        assert [f.index for f in frames] == list(range(40))
+        runs.append(np.stack([f.image for f in frames]).astype(np.int16))
+    assert np.abs(runs[0] - runs[1]).max() <= 1

@@ -92,3 +92,31 @@ def test_planning_ahead_changes_no_frame(default_portrait, demo_landmarks):
     assert [f.index for f in ahead] == [f.index for f in plain] == list(range(10))
     assert [f.timestamp for f in ahead] == [f.timestamp for f in plain]
     assert all(np.array_equal(a.image, b.image) for a, b in zip(plain, ahead, strict=True))
+
+
+def test_on_the_device_path_planning_ahead_also_hands_each_chunk_out_with_the_next(default_portrait,
+                                                                                   demo_landmarks):
+    """The device path, planning ahead, queues a chunk's download and hands it out one chunk later (its copy
+    overlaps the next chunk's work), the same frames; run here on the CPU device, the code a GPU runs."""
+    from engine.animator_factory import AnimatorSpec, load_animator
+
+    motions = _motions(default_portrait, demo_landmarks, 12, start=40)
+    runs = {}
+    for ahead in (0, 2):
+        animator = load_animator(AnimatorSpec("knot", "tiny", plan_ahead=ahead))
+        animator.frames_on_device = True
+        k, big_k = animator.streamer.cfg.knot_frames, animator.streamer.cfg.chunk_frames
+        assert animator.lookahead_frames == k + (ahead + big_k if ahead else 0)
+        assert animator.defers_download == bool(ahead)
+        animator.set_portrait(default_portrait)
+        try:
+            outs = [animator.push(m) for m in motions]
+            frames = [f for out in outs for f in out] + animator.flush()
+        finally:
+            animator.close()
+        runs[ahead] = ([len(out) for out in outs], frames)
+    (counts0, frames0), (counts2, frames2) = runs[0], runs[2]
+    shift = 2 + big_k  # the plans made ahead, then one chunk held while its copy runs
+    assert counts2 == [0] * shift + counts0[:-shift]
+    assert [f.index for f in frames2] == [f.index for f in frames0] == list(range(len(motions)))
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(frames0, frames2, strict=True))

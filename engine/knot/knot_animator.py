@@ -26,7 +26,7 @@ import torch
 from engine.animator import Animator, AvatarFrame, Motion, Portrait
 from engine.assets import default_weights_path
 from engine.config import ModelConfig, StreamConfig, get_preset
-from engine.device_copy import to_device
+from engine.device_copy import Download, start_download, to_device
 from engine.face.crop import CropBox
 from engine.face.motion_map import MotionRenderer
 from engine.knot.codec import FrameCodec, to_tensor
@@ -76,12 +76,24 @@ class KnotAnimator(Animator):
         self.blend = blend
         self.renderer = MotionRenderer(self.cfg.motion_size)
         self.plan_ahead = plan_ahead
-        self.lookahead_frames = stream.knot_frames + plan_ahead
         self.frames_on_device = self.device.type == "cuda" if frames_on_device is None else frames_on_device
         self._frames: DeviceFrames | None = None
         self._portrait: Portrait | None = None
         self._planner: WarpPlanner | None = None
         self._planned: deque[tuple[Motion, Future]] = deque()  # frames pushed whose plans are being made
+        self._downloading: tuple[Download, list] | None = None  # the last chunk's frames, on their way to the host
+
+    @property
+    def defers_download(self) -> bool:
+        """Whether a chunk's frames are handed out one chunk later, their download overlapping the next chunk's
+        work instead of waiting for the device (the device path, when planning ahead: a run for throughput)."""
+        return self.plan_ahead > 0 and self.frames_on_device
+
+    @property
+    def lookahead_frames(self) -> int:
+        """Frames an output lags behind its driving frame: the knot, the plans made ahead, a deferred chunk."""
+        cfg = self.streamer.cfg
+        return cfg.knot_frames + self.plan_ahead + (cfg.chunk_frames if self.defers_download else 0)
 
     # --- portrait ------------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -96,7 +108,7 @@ class KnotAnimator(Animator):
         self.streamer.set_reference(latent, self.motion_map(crop_landmarks))
         self._portrait = portrait
         self._style = MouthStyle.of(portrait.image, portrait.landmarks[:, :2])  # grey: a grey avatar (see below)
-        self.close()  # the last portrait's planner and the plans it was making
+        self.close()  # the last portrait's planner, the plans it was making and a chunk on its way out
         if self.plan_ahead:
             self._planner = WarpPlanner(self.full_mesh, self._style, self.plan_ahead)
         self._paste = PasteRegion(self.box, r, portrait.image.shape[:2])
@@ -148,14 +160,25 @@ class KnotAnimator(Animator):
         while self._planned:
             motion, plan = self._planned.popleft()
             out += self._push_planned(motion, plan.result())
-        return out + self.compose(self.streamer.flush())
+        out += self.compose(self.streamer.flush())
+        return out + self._downloaded(None)
 
     def close(self) -> None:
-        """Stop the warp planner's worker processes (plan_ahead), dropping the plans being made."""
+        """Stop the warp planner's worker processes (plan_ahead), dropping the plans being made and a chunk
+        not yet handed out."""
         if self._planner is not None:
             self._planner.close()
         self._planner = None
         self._planned.clear()
+        self._downloading = None
+
+    def _downloaded(self, started: tuple[Download, list] | None) -> list[AvatarFrame]:
+        """Hand out the chunk on its way to the host (if any), then keep `started` in its place."""
+        ready, self._downloading = self._downloading, started
+        if ready is None:
+            return []
+        download, frames = ready
+        return [AvatarFrame(image, f.timestamp, f.index) for image, f in zip(download.result(), frames, strict=True)]
 
     def compose(self, frames: list) -> list[AvatarFrame]:
         """Decode emitted latents (StreamFrames carrying their driving frame's payload) and compose each into
@@ -181,7 +204,10 @@ class KnotAnimator(Animator):
             paste = self._frames.add if self.blend == "residual" else self._frames.replace
             on_device = to_device(np.stack(masks), self.device)  # (n, R, R)
             images = torch.stack([paste(q.full_warp, face, mask)
-                                  for face, mask, q in zip(faces, on_device, queued, strict=True)]).cpu().numpy()
+                                  for face, mask, q in zip(faces, on_device, queued, strict=True)])
+            if self.defers_download:  # this chunk goes out with the next one, its copy queued meanwhile
+                return self._downloaded((start_download(images), frames))
+            images = images.cpu().numpy()
         else:
             faces_hwc = faces.permute(0, 2, 3, 1).cpu().numpy()  # (n, R, R, 3)
             images = [paste(q.full_warp, face, mask) for face, mask, q in zip(faces_hwc, masks, queued, strict=True)]
