@@ -144,16 +144,16 @@ def test_out_of_memory_while_loading_steps_down_to_a_preset_that_fits(monkeypatc
     here, for the presets that fit): build_animator ends on tiny with a notice naming what did not fit."""
     import engine.knot.knot_animator as knot_animator
 
-    real_load = knot_animator.load_default_knot_animator
+    real_load = knot_animator.load_knot_animator
     tried = []
 
-    def load_on_a_small_gpu(preset: str = "tiny", device: str = "cpu"):
-        tried.append((preset, device))
-        if device == "cuda" and preset != "tiny":
+    def load_on_a_small_gpu(weights, stream=None, device: str = "cpu", *args, expected=None, **kwargs):
+        tried.append((expected.name, device))
+        if device == "cuda" and expected.name != "tiny":
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real_load(preset, "cpu")
+        return real_load(weights, stream, "cpu", *args, expected=expected, **kwargs)
 
-    monkeypatch.setattr(knot_animator, "load_default_knot_animator", load_on_a_small_gpu)
+    monkeypatch.setattr(knot_animator, "load_knot_animator", load_on_a_small_gpu)
     built = build_animator(AnimatorChoice("knot", "large", "cuda"))
     assert tried == [("large", "cuda"), ("base", "cuda"), ("tiny", "cuda")]
     assert isinstance(built.animator, knot_animator.KnotAnimator) and built.animator.cfg.name == "tiny"
