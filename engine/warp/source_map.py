@@ -5,7 +5,7 @@ face-oval radii) the mesh's piecewise-affine map; from the ring out to FALLOFF_E
 similarity (hair, ears, neck) fading out with a smoothstep, faster below the chin (the neck and shoulders
 move less than the head); beyond, the background maps to itself. On top of the similarity, the face
 outline's own motion (a turn narrows the far cheek and widens the near one) carries the ring and what lies
-just outside it along (`OutlineField`), fading out by OUTLINE_REACH radii: the ears and the hair beside
+just outside it along (`OutlineSpokes`), fading out by OUTLINE_REACH radii: the ears and the hair beside
 the cheeks stay on the cheeks instead of tearing away from them. The band is bounded: a head motion that
 would fold it is scaled down (`fit_head_to_band`) rather than spread over the whole picture. The map is
 computed on a coarse grid (every `step`-th pixel, vectorised) and upsampled linearly; where it bends
