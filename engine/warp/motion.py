@@ -192,7 +192,6 @@ class FoldGraph:
         return cls(triangles, free, pinned, neighbours, degree, _corner_coords(triangles),
                    _corner_coords(np.where((orientation < 0)[:, None], triangles[:, [0, 2, 1]], triangles)))
 
-
     @property
     def oriented(self) -> OrientedTriangles:
         """Every triangle, as the orientation checks read them."""

@@ -118,13 +118,20 @@ class FalloffBand:
         return cls(shape.band_points @ np.array([1.0, 1j]), _follow(shape, x, y), d_dx + 1j * d_dy)
 
 
-def _harmonics(cos: np.ndarray, sin: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """cos, sin of angles -> [(cos n a, sin n a) for n = 1 .. OUTLINE_ORDER], by the angle-sum rule."""
-    out = [(cos, sin)]
-    for _ in range(OUTLINE_ORDER - 1):
-        c, s = out[-1]
-        out.append((c * cos - s * sin, s * cos + c * sin))
+def _harmonics(out: np.ndarray) -> np.ndarray:
+    """Fill rows 2 .. 2N-1 of `out` (2N, ...), whose rows 0 and 1 hold cos a and sin a, with cos n a, sin n a
+    for n = 2 .. OUTLINE_ORDER by the angle-sum rule, in place (few numpy calls: the outside map's hot path)."""
+    c1, s1 = out[0], out[1]
+    for n in range(1, OUTLINE_ORDER):
+        c, s = out[2 * n - 2], out[2 * n - 1]
+        np.multiply(c, c1, out=out[2 * n])
+        out[2 * n] -= s * s1
+        np.multiply(s, c1, out=out[2 * n + 1])
+        out[2 * n + 1] += c * s1
     return out
+
+
+_ORDERS = np.repeat(np.arange(1, OUTLINE_ORDER + 1), 2)  # (2N,) the order n of each coefficient A_n, B_n
 
 
 @dataclass(frozen=True)
@@ -164,8 +171,7 @@ class OutlineSpokes:
         the largest Jacobian on a polar grid of the fade, let extreme turns fold the map where the field meets
         the head's own falloff: this one does not, tests/test_warp.py.)"""
         moduli = np.abs(coefficients) / abs(head.z)  # as the outside map subtracts them: portrait pixels
-        orders = np.repeat(np.arange(1, OUTLINE_ORDER + 1), 2)  # the order n of A_n, B_n
-        size, turn = float(moduli.sum()), float((orders * moduli[1:]).sum())
+        size, turn = float(moduli.sum()), float((_ORDERS * moduli[1:]).sum())
         return (size * 1.5 / (OUTLINE_REACH - HEAD_ZONE) + turn / HEAD_ZONE) / self.radius
 
 
@@ -175,8 +181,9 @@ def _angle_basis(shape: HeadShape, points: np.ndarray) -> np.ndarray:
     x, y = points[:, 0] - shape.centre[0], points[:, 1] - shape.centre[1]
     u, v = i00 * x + i01 * y, i10 * x + i11 * y
     rho = np.maximum(np.sqrt(u * u + v * v), 1e-9)
-    columns = [np.ones(len(points))] + [t for pair in _harmonics(u / rho, v / rho) for t in pair]
-    return np.stack(columns, axis=1)
+    rows = np.empty((2 * OUTLINE_ORDER, len(points)))
+    rows[0], rows[1] = u / rho, v / rho
+    return np.concatenate([np.ones((len(points), 1)), _harmonics(rows).T], axis=1)
 
 
 @dataclass
@@ -366,12 +373,7 @@ def _less_outline(out: np.ndarray, coefficients: np.ndarray, u: np.ndarray, v: n
     basis = np.empty((2 * OUTLINE_ORDER, *r.shape), dtype=f32)
     np.multiply(u, r, out=basis[0], casting="same_kind")  # cos a
     np.multiply(v, r, out=basis[1], casting="same_kind")  # sin a
-    for n in range(1, OUTLINE_ORDER):  # the angle-sum rule, as `_harmonics`
-        c, s, c1, s1 = basis[2 * n - 2], basis[2 * n - 1], basis[0], basis[1]
-        np.multiply(c, c1, out=basis[2 * n])
-        basis[2 * n] -= s * s1
-        np.multiply(s, c1, out=basis[2 * n + 1])
-        basis[2 * n + 1] += c * s1
+    _harmonics(basis)
     linear = np.array([coefficients[1:].real, coefficients[1:].imag], dtype=f32)  # (2, 2N)
     shift = (linear @ basis.reshape(len(basis), -1)).reshape(2, *r.shape)
     shift[0] += f32(coefficients[0].real)
