@@ -416,3 +416,85 @@ def test_is_grey_tells_grey_photos_from_colour_ones_even_a_tint_only_where_it_sa
     assert is_grey(in_place)
     in_place[::7, ::7, 2] = 0  # the same array changed in place: answered anew
     assert not is_grey(in_place)
+
+
+def _video_frames(path, indices):
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    for index in indices:
+        capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+        ok, frame = capture.read()
+        assert ok, index
+        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    capture.release()
+    return frames
+
+
+def test_a_smile_closing_keeps_the_lip_band_as_tracked_and_unfolded(face_tracker):
+    """franck smiling with parted lips as the portrait, the same man with his lips shut as the driving face
+    (frames 4200 and 4600 of the bundled clip, its held-out tail): the lips' middle rings stay where the
+    tracker put them, and no lip triangle folds that the tracked lips themselves do not fold. (They used to be
+    pulled back to the head's rigid motion, 6 px off the lips, which folded the lip corners into dark scraps.)"""
+    from engine.assets import TRAINING_DIR
+    from engine.face.portrait import load_portrait
+    from engine.warp import frame_motion
+    from engine.warp.motion import signed_areas
+
+    still, shut = _video_frames(TRAINING_DIR / "franck.mp4", (4200, 4600))
+    portrait = load_portrait(still, face_tracker)
+    driving = face_tracker.detect(shut)[:, :2].astype(np.float64)
+    mesh = build_mesh(portrait.landmarks[:, :2], portrait.image.shape[:2])
+    motion = frame_motion(mesh, driving)
+    band = list(topo.LIP_BAND_INSIDE + topo.OUTER_LIPS + topo.INNER_LIPS)
+    head_moved = np.linalg.norm(motion.dst_vertices[band] - mesh.src_vertices[band], axis=1).mean()
+    assert head_moved > 20  # the head moved down: a real test of the relaxation around the lips
+    np.testing.assert_array_equal(motion.dst_vertices[band], driving[band])
+    lips = np.isin(mesh.triangles, band).all(axis=1) & ~mesh.collapsible
+    tracked = signed_areas(driving[mesh.triangles[lips]]) * mesh.orientation[lips]
+    warped = signed_areas(motion.dst_vertices[mesh.triangles[lips]]) * mesh.orientation[lips]
+    assert (warped < -0.5).sum() <= (tracked < -0.5).sum() <= 1
+
+
+def test_a_folded_lip_triangle_never_shows_over_its_unfolded_neighbours(default_portrait):
+    """A fold the tracker makes in the lips is kept (the lip band follows it), but the warp shows the skin of
+    the triangles around it, never the folded one's mirrored scrap: every lip pixel that an unfolded triangle
+    covers takes an unfolded triangle's map."""
+    from engine.warp import frame_motion
+    from engine.warp.motion import signed_areas
+    from engine.warp.raster import affine_dst_to_src
+
+    lm = default_portrait.landmarks[:, :2].astype(np.float64)
+    mesh = build_mesh(lm, default_portrait.image.shape[:2])
+    dst = lm + [3.0, 2.0]
+    for point, over in ((41, 37), (15, 315)):  # middle-ring points pushed past a lip contour beside them
+        dst[point] = dst[over] + 2.0 * (dst[over] - dst[point])
+    motion = frame_motion(mesh, dst)
+    tris = mesh.triangles
+    corners = motion.dst_vertices[tris]  # (T, 3, 2)
+    mirrored = signed_areas(corners) * signed_areas(mesh.src_vertices[tris]) < 0
+    assert mirrored[np.isin(tris, (41, 15)).any(axis=1)].sum() >= 2  # the push folded lip triangles
+    dense = _dense_map(mesh, motion)
+    lips = motion.dst_vertices[list(topo.OUTER_LIPS)]
+    (x0, y0), (x1, y1) = np.floor(lips.min(axis=0)).astype(int), np.ceil(lips.max(axis=0)).astype(int)
+    ys, xs = np.mgrid[y0:y1, x0:x1]
+    pixels = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float64)  # (P, 2)
+    near = np.isin(tris, list(topo.OUTER_LIPS + topo.INNER_LIPS + topo.LIP_BAND_INSIDE)).any(axis=1)
+    ids = np.nonzero(near)[0]
+    a, b, c = (corners[ids, k][None] for k in range(3))  # (1, N, 2)
+    def cross(u, v):
+        return u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
+    p = pixels[:, None]
+    s0, s1, s2 = cross(b - a, p - a), cross(c - b, p - b), cross(a - c, p - c)
+    def within(margin):  # (P, N): the pixel inside the triangle (by `margin` of twice the area per edge length)
+        return (((s0 >= margin) & (s1 >= margin) & (s2 >= margin))
+                | ((s0 <= -margin) & (s1 <= -margin) & (s2 <= -margin)))
+    inside, well_inside = within(-1e-6), within(0.5)  # on its edges too / clear of them (the raster's rounding)
+    maps = affine_dst_to_src(corners[ids].reshape(-1, 6).T, mesh.src_vertices[tris[ids]].reshape(-1, 6).T)  # (6, N)
+    src = np.stack([maps[0] * p[..., 0] + maps[1] * p[..., 1] + maps[2],
+                    maps[3] * p[..., 0] + maps[4] * p[..., 1] + maps[5]], axis=-1)  # (P, N, 2)
+    got = dense[pixels[:, 1].astype(int), pixels[:, 0].astype(int)].astype(np.float64)[:, None]  # (P, 1, 2)
+    covered = (well_inside & ~mirrored[ids][None]).any(axis=1)
+    by_unfolded = ((np.abs(src - got).max(axis=2) < 0.02) & inside & ~mirrored[ids][None]).any(axis=1)
+    overlapped = covered & (inside & mirrored[ids][None]).any(axis=1)
+    assert overlapped.sum() > 10  # the folded triangles do lie over unfolded ones
+    assert by_unfolded[covered].all(), pixels[covered & ~by_unfolded][:5]

@@ -37,6 +37,10 @@ INNER_LIP_UPPER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 INNER_LIP_LOWER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 OUTER_LIPS = OUTER_LIP_UPPER + OUTER_LIP_LOWER[-2:0:-1]
 INNER_LIPS = INNER_LIP_UPPER + INNER_LIP_LOWER[-2:0:-1]
+# The lips' two middle rings: every landmark inside the outer lip contour that is on neither contour (inside it
+# in each of 120 frames of franck's held-out tail, smiling, talking and shut; the lip band's own points)
+LIP_BAND_INSIDE = (11, 12, 15, 16, 38, 41, 42, 62, 72, 73, 74, 76, 77, 85, 86, 89, 90, 96, 179, 180, 183, 184, 268,
+                   271, 272, 292, 302, 303, 304, 306, 307, 315, 316, 319, 320, 325, 403, 404, 407, 408)
 
 NOSE_EDGES = ((1, 19), (2, 326), (4, 1), (4, 45), (5, 4), (6, 197), (19, 94), (45, 220), (48, 64), (64, 98),
               (94, 2), (97, 2), (98, 97), (115, 48), (168, 6), (195, 5), (197, 195), (220, 115), (275, 4),

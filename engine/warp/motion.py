@@ -22,7 +22,9 @@ _LIDS_MEET_AT = 0.25  # where shut lids meet, from the lower lid (0) to the uppe
 _RELAX_STEPS = 40
 _SMOOTH_STEPS = 32
 
-PINNED = tuple(sorted(set(topo.OUTER_LIPS + topo.INNER_LIPS)))  # the relaxation never moves these
+# the relaxation never moves these: the whole lip band follows the tracker (moving a middle ring's point back to
+# its rigid place while the contours beside it stay where the tracker put them folds the lip over itself)
+PINNED = tuple(sorted(set(topo.OUTER_LIPS + topo.INNER_LIPS + topo.LIP_BAND_INSIDE)))
 EYES = ((topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER, topo.RIGHT_IRIS),
         (topo.LEFT_EYE_UPPER, topo.LEFT_EYE_LOWER, topo.LEFT_IRIS))
 _RIGID = np.array(topo.RIGID, dtype=np.intp)
@@ -169,7 +171,7 @@ class FoldGraph:
 
     triangles: np.ndarray  # (T, 3)
     free: np.ndarray  # (T,) bool: triangles left unconstrained (see relax_folds)
-    pinned: np.ndarray  # (V,) bool: lip contour landmarks, never moved
+    pinned: np.ndarray  # (V,) bool: the lip band's landmarks (`PINNED`), never moved
     neighbours: np.ndarray  # (V, D) intp: each vertex's neighbours along the smoothing edges, then -1s
     degree: np.ndarray  # (V,) how many neighbours each vertex has
     corner_coords: np.ndarray  # (6T,) intp: the corners' coordinates in a flat (V, 2) array, as (6, T) rows
@@ -184,7 +186,7 @@ class FoldGraph:
         pinned = np.zeros(num_vertices, dtype=bool)
         pinned[list(PINNED)] = True
         # Gap and aperture triangles are slivers along one contour (their orientation is tracker noise),
-        # painted over (the mouth) or squeezed shut (the eyes); lip-band triangles of contour points only
+        # painted over (the mouth) or squeezed shut (the eyes); lip-band triangles of lip points only
         # follow the tracker: all are left free.
         free = collapsible | pinned[triangles].all(axis=1)
         both = np.concatenate([edges, edges[:, ::-1]])
@@ -225,10 +227,10 @@ def relax_folds(rigid: np.ndarray, wanted: np.ndarray, graph: FoldGraph) -> np.n
     """Vertices (V, 2) as close to `wanted` as keeps every triangle's orientation.
 
     rigid: (V, 2) positions under the head similarity alone (never folded). Pinned vertices never move:
-    the offending triangles' other vertices are moved to their neighbours' centroid (a lip contour pushed
-    past the lip's inside takes it along), then, if that is not enough, pulled back towards `rigid`. A fold
-    the lip contours make by themselves is left as tracked; a triangle already folded in the portrait
-    (crossed lips of a shut mouth) only may not fold further.
+    the offending triangles' other vertices are moved to their neighbours' centroid (a lip pushed past the
+    skin beside it takes it along), then, if that is not enough, pulled back towards `rigid`. A fold the lips
+    make by themselves is left as tracked (and drawn under its neighbours: engine.warp.source_map); a triangle
+    already folded in the portrait (crossed lips of a shut mouth) only may not fold further.
     """
     tris, oriented_areas = graph.triangles, graph.oriented.areas
     floor = graph.oriented.floor(rigid)

@@ -407,7 +407,16 @@ def _grid_sources(motion: FrameMotion, grids: list[Grid], exact: list[bool]) -> 
     last_x, last_y = ox + sx * (cols - 1), oy + sy * (rows - 1)
     near = ((hi_x[None] >= ox[:, None]) & (hi_y[None] >= oy[:, None]) & (lo_x[None] <= last_x[:, None])
             & (lo_y[None] <= last_y[:, None]))  # (G, T): each grid's triangles, grid-major, in mesh order
-    which, tri = near.nonzero()  # (P,) each (grid, triangle) pair
+    # A triangle the frame turns over (its map mirrors: lips the tracker folds at a closed smile's corners, the
+    # collapsed gap's slivers) is drawn first, so that the unfolded triangles overlapping it keep their pixels
+    # (the raster keeps the later one): a fold shows its neighbours' skin, not a mirrored scrap of the portrait.
+    mirrored = affine[0] * affine[4] < affine[1] * affine[3]  # (T,) the map's determinant < 0
+    if mirrored.any():
+        order = np.concatenate([mirrored.nonzero()[0], (~mirrored).nonzero()[0]])
+        which, tri = near.take(order, axis=1).nonzero()
+        tri = order.take(tri)
+    else:
+        which, tri = near.nonzero()  # (P,) each (grid, triangle) pair
     origin, step = (ox.take(which), oy.take(which)), (sx.take(which), sy.take(which))
     units = np.empty((6, len(tri)))  # the pairs' corners in their grid's units
     units[0::2] = (dx.take(tri, axis=1) - origin[0]) / step[0]
