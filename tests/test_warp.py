@@ -434,8 +434,9 @@ def _video_frames(path, indices):
 def test_a_smile_closing_keeps_the_lip_band_as_tracked_and_unfolded(face_tracker):
     """franck smiling with parted lips as the portrait, the same man with his lips shut as the driving face
     (frames 4200 and 4600 of the bundled clip, its held-out tail): the lips' middle rings stay where the
-    tracker put them, and no triangle of the lips or the skin around them folds more than the tracker's own. (They used to be
-    pulled back to the head's rigid motion, 6 px off the lips, which folded the lip corners into dark scraps.)"""
+    tracker put them, and no triangle of the lips or the skin around them folds more than the tracker's own.
+    (They used to be pulled back to the head's rigid motion, 6 px off the lips, which folded the lip corners
+    into dark scraps.)"""
     from engine.assets import TRAINING_DIR
     from engine.face.portrait import load_portrait
     from engine.warp import frame_motion
