@@ -419,16 +419,12 @@ def test_is_grey_tells_grey_photos_from_colour_ones_even_a_tint_only_where_it_sa
 
 
 def _video_frames(path, indices):
-    """RGB frames at `indices` of a video file."""
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    for index in indices:
-        capture.set(cv2.CAP_PROP_POS_FRAMES, index)
-        ok, frame = capture.read()
-        assert ok, index
-        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    capture.release()
-    return frames
+    """RGB frames at `indices` of a video file, read in order by the project's reader."""
+    from engine.video import VideoFileSource
+
+    with VideoFileSource(path) as source:
+        frames = {i: frame for i, frame in zip(range(max(indices) + 1), source, strict=False) if i in indices}
+    return [frames[i] for i in indices]
 
 
 def test_a_smile_closing_keeps_the_lip_band_as_tracked_and_unfolded(face_tracker):
