@@ -41,10 +41,33 @@ def test_plans_from_the_workers_are_the_plans_made_in_line_in_the_order_asked(de
     targets = [default_portrait.landmarks[:, :2]] + [m.landmarks for m in motions]  # the first: no motion
     with WarpPlanner(mesh, style, workers=2) as planner:
         futures = [planner.submit(t) for t in targets]
-        plans = [f.result(timeout=120) for f in futures]
+        results = [f.result(timeout=120) for f in futures]
+    plans = [plan for plan, _ in results]
+    assert all(also is None for _, also in results)  # no other work was asked for
     assert plans[0] is None  # the portrait's own landmarks: the portrait itself
     assert sum(p is not None and p.source is not None for p in plans) >= 12  # the clip moves the head
     assert all(_same_plan(p, plan_warp(mesh, t, style)) for p, t in zip(plans, targets, strict=True))
+
+
+def test_the_workers_also_do_the_crop_side_work_of_each_frame_as_in_line(default_portrait, demo_landmarks):
+    """Knot Forcing's motion map and paste mask, handed to the planner (`also`), come back with each plan, in
+    order, equal to the ones made in line, and they follow the frame's landmarks."""
+    from engine.face.crop import CropBox
+    from engine.knot.frame_prep import FramePrep
+
+    mesh = build_mesh(default_portrait.landmarks[:, :2], default_portrait.image.shape[:2])
+    style = MouthStyle.of(default_portrait.image, default_portrait.landmarks[:, :2])
+    prep = FramePrep(CropBox.from_landmarks(default_portrait.landmarks, 2.2), 128, 64)
+    targets = [m.landmarks for m in _motions(default_portrait, demo_landmarks, 8, start=20)]
+    with WarpPlanner(mesh, style, workers=2, also=prep) as planner:
+        results = [f.result(timeout=120) for f in [planner.submit(t) for t in targets]]
+    for (plan, crop), target in zip(results, targets, strict=True):
+        mine = prep(target)
+        assert _same_plan(plan, plan_warp(mesh, target, style))
+        assert crop.motion_map.shape == (3, 64, 64) and crop.mask.shape == (128, 128)
+        assert np.array_equal(crop.motion_map, mine.motion_map) and np.array_equal(crop.mask, mine.mask)
+    maps = [crop.motion_map for _, crop in results]
+    assert max(np.abs(maps[0] - m).max() for m in maps[1:]) > 0.5  # the frames differ: each has its own map
 
 
 def test_a_planner_needs_a_worker(default_portrait):

@@ -100,11 +100,27 @@ MOUTH = tuple(sorted(set(topo.OUTER_LIPS + topo.INNER_LIPS)))
 BROWS = (topo.RIGHT_EYEBROW_UPPER + topo.RIGHT_EYEBROW_LOWER, topo.LEFT_EYEBROW_UPPER + topo.LEFT_EYEBROW_LOWER)
 
 
+@dataclass(frozen=True)
+class EyeIndices:
+    """One eye's landmark indices as arrays (built once: per frame, list-to-array conversions cost more than the
+    arithmetic on a few points)."""
+
+    corners: np.ndarray  # (2,) the upper lid's ends: the eye corners
+    upper_mid: np.ndarray  # (5,) the upper lid's middle points
+    lower_mid: np.ndarray  # (5,) the lower lid's, facing them
+    iris: np.ndarray  # (5,) the iris: centre first
+
+
+EYE_INDICES = tuple(EyeIndices(np.array([upper[0], upper[-1]]), np.array(upper[2:7]), np.array(lower[2:7]),
+                               np.array(iris)) for upper, lower, iris in EYES)
+
+
 def eye_openness(head_points: np.ndarray, eye: int) -> float:
     """Lid gap over eye width (the eye aspect ratio) of eye 0 (right) or 1 (left), in any frame."""
-    upper, lower, _ = EYES[eye]
-    gap = np.linalg.norm(head_points[list(upper[2:7]), :2] - head_points[list(lower[2:7]), :2], axis=1).mean()
-    width = np.linalg.norm(head_points[upper[0], :2] - head_points[upper[-1], :2])
+    ids = EYE_INDICES[eye]
+    gap = np.linalg.norm(head_points[ids.upper_mid, :2] - head_points[ids.lower_mid, :2], axis=1).mean()
+    corners = head_points[ids.corners, :2]
+    width = np.linalg.norm(corners[0] - corners[1])
     return float(gap / max(width, 1e-9))
 
 
@@ -128,11 +144,14 @@ def gaze(head_points: np.ndarray) -> np.ndarray:
     Measured from the corners, which the lids do not move, so a blink does not read as looking down.
     """
     out = np.zeros((2, 2))
-    for eye, (upper, _lower, iris) in enumerate(EYES):
-        corners = head_points[[upper[0], upper[-1]], :2]
+    for eye, ids in enumerate(EYE_INDICES):
+        corners = head_points[ids.corners, :2]
         width = max(float(np.linalg.norm(corners[0] - corners[1])), 1e-9)
-        out[eye] = (head_points[iris[0], :2] - corners.mean(axis=0)) / width
+        out[eye] = (head_points[ids.iris[0], :2] - corners.mean(axis=0)) / width
     return out
+
+
+_RIGID = np.array(topo.RIGID)
 
 
 def expression_offsets(landmarks: np.ndarray, neutral: np.ndarray, neutral_pose: HeadPose | None = None
@@ -145,8 +164,7 @@ def expression_offsets(landmarks: np.ndarray, neutral: np.ndarray, neutral_pose:
     """
     neutral_pose = neutral_pose or head_pose(neutral)
     pts = landmarks.astype(np.float64)
-    rigid = list(topo.RIGID)
-    scale, rot, trans = fit_similarity(neutral[rigid], pts[rigid])
+    scale, rot, trans = fit_similarity(neutral[_RIGID], pts[_RIGID])
     unposed = (pts - trans) @ rot / scale
     offsets = (unposed - neutral.astype(np.float64)) @ neutral_pose.rotation / neutral_pose.scale
     return offsets, (scale, rot, trans)

@@ -18,6 +18,7 @@ from engine.face import topology as topo
 from engine.face.driving_state import IRISES, DrivingState, StateFilter
 from engine.face.head_pose import (
     BROWS,
+    EYE_INDICES,
     EYES,
     MOUTH,
     HeadPose,
@@ -285,14 +286,14 @@ def _place_irises(head: np.ndarray, neutral_head: np.ndarray, neutral_openness: 
     """Move each iris to `target_gaze` (2, 2) relative to its eye corners, and squash it vertically as the
     lids close so that it never pokes out of a shut eye (a fold in the warp)."""
     out = head.copy()
-    for eye, (upper, lower, iris) in enumerate(EYES):
-        iris = list(iris)
-        corners = head[[upper[0], upper[-1]], :2]
+    for eye, ids in enumerate(EYE_INDICES):
+        iris = ids.iris
+        corners = head[ids.corners, :2]
         width = float(np.linalg.norm(corners[0] - corners[1]))
         centre = corners.mean(axis=0) + target_gaze[eye] * width
         shape = neutral_head[iris, :2] - neutral_head[iris[0], :2]  # iris outline around its centre
-        squash = float(np.clip(eye_openness(head, eye) / max(neutral_openness[eye], 1e-6), 0.0, 1.0))
-        lids_mid = (head[list(upper[2:7]), 1].mean() + head[list(lower[2:7]), 1].mean()) / 2
+        squash = min(max(eye_openness(head, eye) / max(neutral_openness[eye], 1e-6), 0.0), 1.0)
+        lids_mid = (head[ids.upper_mid, 1].mean() + head[ids.lower_mid, 1].mean()) / 2
         centre[1] = lids_mid + (centre[1] - lids_mid) * squash
         out[iris, 0] = centre[0] + shape[:, 0]
         out[iris, 1] = centre[1] + shape[:, 1] * squash

@@ -28,11 +28,11 @@ from engine.assets import default_weights_path
 from engine.config import ModelConfig, StreamConfig, get_preset
 from engine.device_copy import Download, start_download, to_device
 from engine.face.crop import CropBox
-from engine.face.motion_map import MotionRenderer
 from engine.knot.codec import FrameCodec, to_tensor
-from engine.knot.composition import PasteRegion, face_mask
+from engine.knot.composition import PasteRegion
 from engine.knot.cuda_graph import GraphedStep
 from engine.knot.device_frames import DeviceFrames
+from engine.knot.frame_prep import CropFrame, FramePrep
 from engine.knot.model.dit import CausalDiT
 from engine.knot.streaming import KnotStreamer
 from engine.knot.weights import load_weights
@@ -50,6 +50,7 @@ class _FramePayload:
     motion: Motion
     warp_latent: torch.Tensor  # (C, h, w)
     full_warp: np.ndarray | torch.Tensor  # (H, W, 3) uint8 (a tensor on the device path): composed into in place
+    mask: np.ndarray  # (R, R) float32: where the model's face is composed into full_warp
 
 
 class KnotAnimator(Animator):
@@ -74,13 +75,13 @@ class KnotAnimator(Animator):
         self.codec = codec.to(self.device).eval()
         self.streamer = KnotStreamer(dit.to(self.device, dtype), stream, self.device, dtype)
         self.blend = blend
-        self.renderer = MotionRenderer(self.cfg.motion_size)
         self.plan_ahead = plan_ahead
         self.frames_on_device = self.device.type == "cuda" if frames_on_device is None else frames_on_device
         self._frames: DeviceFrames | None = None
         self._portrait: Portrait | None = None
         self._planner: WarpPlanner | None = None
         self._planned: deque[tuple[Motion, Future]] = deque()  # frames pushed whose plans are being made
+        self._prep: FramePrep | None = None  # the portrait's crop-side frame work (motion map, paste mask)
         self._downloading: tuple[Download, list] | None = None  # the last chunk's frames, on their way to the host
 
     @property
@@ -102,15 +103,15 @@ class KnotAnimator(Animator):
         r = self.cfg.resolution
         self.box = CropBox.from_landmarks(portrait.landmarks, self.cfg.crop_scale)  # as `prepare` crops the clips
         self.crop = self.box.crop(portrait.image, r)
-        crop_landmarks = self.box.to_crop(portrait.landmarks[:, :2], r)
+        self._prep = FramePrep(self.box, r, self.cfg.motion_size)
         self.full_mesh: WarpMesh = build_mesh(portrait.landmarks[:, :2], portrait.image.shape[:2])
         latent = self.codec.encode(to_tensor(self.crop[None], self.device))[0]
-        self.streamer.set_reference(latent, self.motion_map(crop_landmarks))
+        self.streamer.set_reference(latent, to_device(self.crop_frame(portrait.landmarks).motion_map, self.device))
         self._portrait = portrait
         self._style = MouthStyle.of(portrait.image, portrait.landmarks[:, :2])  # grey: a grey avatar (see below)
         self.close()  # the last portrait's planner, the plans it was making and a chunk on its way out
-        if self.plan_ahead:
-            self._planner = WarpPlanner(self.full_mesh, self._style, self.plan_ahead)
+        if self.plan_ahead:  # the crop-side work of each frame is done in the planner's workers too
+            self._planner = WarpPlanner(self.full_mesh, self._style, self.plan_ahead, also=self._prep)
         self._paste = PasteRegion(self.box, r, portrait.image.shape[:2])
         self._frames = (DeviceFrames(portrait.image, self.box, self._paste, r, self.device)
                         if self.frames_on_device else None)
@@ -120,10 +121,10 @@ class KnotAnimator(Animator):
                                          self.streamer.cfg.cuda_graph)
                              if frames is not None else None)
 
-    def motion_map(self, crop_landmarks: np.ndarray) -> torch.Tensor:
-        """(478, 2) landmarks in crop pixels -> the DiT's motion condition (M, s*h, s*w) on the animator's device."""
-        scale = self.cfg.motion_size / self.cfg.resolution
-        return to_device(self.renderer.render(crop_landmarks * scale), self.device)  # (M, s*h, s*w)
+    def crop_frame(self, landmarks: np.ndarray) -> CropFrame:
+        """(478, 2+) landmarks on the portrait -> their motion map (the DiT's condition) and paste mask, on the
+        host (`FramePrep`; a planner's workers do the same when planning ahead)."""
+        return self._prep(landmarks)
 
     # --- stream --------------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -132,34 +133,35 @@ class KnotAnimator(Animator):
         if self._portrait is None:
             raise RuntimeError("KnotAnimator.push called before set_portrait")
         if self._planner is None:
-            return self._push_planned(motion, plan_warp(self.full_mesh, motion.landmarks, self._style))
+            return self._push_planned(motion, plan_warp(self.full_mesh, motion.landmarks, self._style),
+                                      self.crop_frame(motion.landmarks))
         self._planned.append((motion, self._planner.submit(motion.landmarks)))
         if len(self._planned) <= self.plan_ahead:
             return []
-        motion, plan = self._planned.popleft()
-        return self._push_planned(motion, plan.result())
+        motion, planned = self._planned.popleft()
+        return self._push_planned(motion, *planned.result())
 
-    def _push_planned(self, motion: Motion, plan: WarpPlan | None) -> list[AvatarFrame]:
-        """One motion with its warp's plan into the stream: warp prior, its latent, the motion map."""
+    def _push_planned(self, motion: Motion, plan: WarpPlan | None, crop: CropFrame) -> list[AvatarFrame]:
+        """One motion with its warp's plan and crop-side work into the stream: warp prior, its latent, the
+        motion map."""
         r = self.cfg.resolution
-        crop_landmarks = self.box.to_crop(motion.landmarks, r)
         if self._frames is not None:
             full_warp = self._frames.warp(plan)
             warp_latent = self._encode_warp(full_warp)[0]
         else:
             full_warp = apply_plan(self._portrait.image, plan)
             warp_latent = self.codec.encode(to_tensor(self.box.crop(full_warp, r)[None], self.device))[0]
-        payload = _FramePayload(motion, warp_latent, full_warp)
-        return self.compose(self.streamer.push(self.motion_map(crop_landmarks), warp_latent, motion.timestamp,
-                                               payload))
+        payload = _FramePayload(motion, warp_latent, full_warp, crop.mask)
+        return self.compose(self.streamer.push(to_device(crop.motion_map, self.device), warp_latent,
+                                               motion.timestamp, payload))
 
     @torch.no_grad()
     def flush(self) -> list[AvatarFrame]:
         """Emit every frame still pending (end of a file render)."""
         out: list[AvatarFrame] = []
         while self._planned:
-            motion, plan = self._planned.popleft()
-            out += self._push_planned(motion, plan.result())
+            motion, planned = self._planned.popleft()
+            out += self._push_planned(motion, *planned.result())
         out += self.compose(self.streamer.flush())
         return out + self._downloaded(None)
 
@@ -198,8 +200,7 @@ class KnotAnimator(Animator):
         if self._style.grey:  # the model's colour (red lips on a grey face) dropped: luminance only, equal channels
             luma = torch.tensor([0.299, 0.587, 0.114], dtype=faces.dtype, device=faces.device).view(1, 3, 1, 1)
             faces = (faces * luma).sum(dim=1, keepdim=True).expand(-1, 3, -1, -1)
-        masks = [face_mask(self.box.to_crop(q.motion.landmarks, self.cfg.resolution), self.cfg.resolution)
-                 for q in queued]
+        masks = [q.mask for q in queued]
         if self._frames is not None:  # pasted on the device; one uint8 download for the chunk
             paste = self._frames.add if self.blend == "residual" else self._frames.replace
             on_device = to_device(np.stack(masks), self.device)  # (n, R, R)
