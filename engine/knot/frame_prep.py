@@ -1,5 +1,5 @@
-"""A driving frame's host-side crop work for Knot Forcing: its landmarks in the face crop, the DiT's motion map
-and the paste mask, from the frame's landmarks alone.
+"""A driving frame's host-side crop work for Knot Forcing, from its landmarks alone: the DiT's motion map and
+the paste mask, both drawn in the face crop's pixels.
 
 KnotAnimator does it in line, or hands it to the warp planner's worker processes with the warp plan when it
 plans ahead (engine.warp.planner `also`): the object is picklable and needs no torch, so a worker stays light.
