@@ -14,6 +14,8 @@ import numpy as np
 
 from engine.face import topology as topo
 
+_RIGID = np.array(topo.RIGID)  # the skull-fixed landmarks, as an index array built once
+
 
 @dataclass(frozen=True)
 class HeadPose:
@@ -70,7 +72,7 @@ def head_pose(landmarks: np.ndarray) -> HeadPose:
     y_axis = down - down.dot(x_axis) * x_axis
     y_axis /= np.linalg.norm(y_axis)
     z_axis = np.cross(x_axis, y_axis)
-    rigid = pts[list(topo.RIGID)]
+    rigid = pts[_RIGID]
     origin = rigid.mean(axis=0)
     scale = float(np.sqrt(((rigid - origin) ** 2).sum(axis=1).mean()))
     return HeadPose(np.stack([x_axis, y_axis, z_axis], axis=1), origin, scale)
@@ -149,9 +151,6 @@ def gaze(head_points: np.ndarray) -> np.ndarray:
         width = max(float(np.linalg.norm(corners[0] - corners[1])), 1e-9)
         out[eye] = (head_points[ids.iris[0], :2] - corners.mean(axis=0)) / width
     return out
-
-
-_RIGID = np.array(topo.RIGID)
 
 
 def expression_offsets(landmarks: np.ndarray, neutral: np.ndarray, neutral_pose: HeadPose | None = None
